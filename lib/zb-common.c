@@ -1,0 +1,371 @@
+/* libzerobuffer: errors, names, time, locks and inspection.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "zb-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- errors */
+
+static _Thread_local char last_error[512];
+
+const char *
+zb_strerror (int status)
+{
+  switch (status) {
+#define ZB_XX_MSG(name, value, msg) case value: return msg;
+      ZB_STATUS_MAP (ZB_XX_MSG)
+#undef ZB_XX_MSG
+    default:
+      return "unknown error";
+  }
+}
+
+const char *
+zb_status_name (int status)
+{
+  switch (status) {
+#define ZB_XX_NAME(name, value, msg) case value: return "ZB_" #name;
+      ZB_STATUS_MAP (ZB_XX_NAME)
+#undef ZB_XX_NAME
+    default:
+      return "ZB_UNKNOWN";
+  }
+}
+
+const char *
+zb_last_error (void)
+{
+  return last_error;
+}
+
+void
+zb_clear_error (void)
+{
+  last_error[0] = '\0';
+}
+
+static int
+zb_vfail (int code, int err, const char *fmt, va_list ap)
+{
+  int n = vsnprintf (last_error, sizeof last_error, fmt, ap);
+
+  if (err && n >= 0 && (size_t) n < sizeof last_error)
+    snprintf (last_error + n, sizeof last_error - n, ": %s", strerror (err));
+  return code;
+}
+
+int
+zb_fail (int code, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  zb_vfail (code, 0, fmt, ap);
+  va_end (ap);
+  return code;
+}
+
+int
+zb_fail_errno (int code, int err, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  zb_vfail (code, err, fmt, ap);
+  va_end (ap);
+  return code;
+}
+
+/* ----------------------------------------------------------------- names */
+
+int
+zb_validate_name (const char *name)
+{
+  size_t i;
+
+  if (name == NULL || name[0] == '\0')
+    return zb_fail (ZB_EBADNAME, "buffer name is empty");
+  if (name[0] == '.')
+    return zb_fail (ZB_EBADNAME, "buffer name '%.64s' starts with '.'", name);
+  for (i = 0; name[i] != '\0'; i++) {
+    unsigned char c = (unsigned char) name[i];
+
+    if (i >= ZB_NAME_MAX)
+      return zb_fail (ZB_EBADNAME, "buffer name '%.32s...' is longer than %u "
+          "bytes", name, ZB_NAME_MAX);
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+      return zb_fail (ZB_EBADNAME, "buffer name '%.64s' contains 0x%02x at "
+          "position %zu; only letters, digits, '.', '_' and '-' are allowed",
+          name, c, i);
+  }
+  return ZB_OK;
+}
+
+void
+zb_sem_name (char *out, size_t len, char role, const char *name)
+{
+  snprintf (out, len, "/sem-%c-%s", role, name);
+}
+
+void
+zb_sem_path (char *out, size_t len, char role, const char *name)
+{
+  /* glibc keeps named semaphores as /dev/shm/sem.NAME-without-slash */
+  snprintf (out, len, "/dev/shm/sem.sem-%c-%s", role, name);
+}
+
+void
+zb_lock_path (char *out, size_t len, const char *name)
+{
+  snprintf (out, len, "%s/%s.lock", ZB_LOCK_DIR, name);
+}
+
+int
+zb_parse_size (const char *text, uint64_t *out)
+{
+  const char *p = text;
+  uint64_t v = 0, mult = 1;
+  int digits = 0;
+
+  if (text == NULL || out == NULL)
+    return zb_fail (ZB_EINVAL, "size is NULL");
+  while (*p == ' ')
+    p++;
+  for (; *p >= '0' && *p <= '9'; p++, digits++) {
+    if (v > (UINT64_MAX - 9) / 10)
+      return zb_fail (ZB_EINVAL, "size '%.64s' is too large", text);
+    v = v * 10 + (uint64_t) (*p - '0');
+  }
+  if (!digits)
+    return zb_fail (ZB_EINVAL, "size '%.64s' does not start with a number",
+        text);
+  switch (*p) {
+    case 'k':
+    case 'K':
+      mult = 1ull << 10;
+      p++;
+      break;
+    case 'm':
+    case 'M':
+      mult = 1ull << 20;
+      p++;
+      break;
+    case 'g':
+    case 'G':
+      mult = 1ull << 30;
+      p++;
+      break;
+    default:
+      break;
+  }
+  if (mult > 1 && *p == 'i')
+    p++;
+  if (*p == 'B' || *p == 'b')
+    p++;
+  while (*p == ' ')
+    p++;
+  if (*p != '\0')
+    return zb_fail (ZB_EINVAL, "size '%.64s' has an unknown suffix; use K, M "
+        "or G", text);
+  if (v > UINT64_MAX / mult)
+    return zb_fail (ZB_EINVAL, "size '%.64s' is too large", text);
+  *out = v * mult;
+  return ZB_OK;
+}
+
+/* ------------------------------------------------------------------ time */
+
+uint64_t
+zb_round_up_64 (uint64_t v)
+{
+  return (v + (ZB_BLOCK_ALIGN - 1)) & ~(uint64_t) (ZB_BLOCK_ALIGN - 1);
+}
+
+int64_t
+zb_now_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+zb_deadline (int timeout_ms)
+{
+  return timeout_ms < 0 ? -1 : zb_now_ms () + timeout_ms;
+}
+
+int64_t
+zb_remaining (int64_t deadline)
+{
+  int64_t left;
+
+  if (deadline < 0)
+    return -1;
+  left = deadline - zb_now_ms ();
+  return left > 0 ? left : 0;
+}
+
+int
+zb_sem_wait_ms (sem_t *sem, int64_t ms)
+{
+  struct timespec ts;
+
+  if (ms <= 0)
+    return sem_trywait (sem) == 0 ? 0 : -1;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (ms % 1000) * 1000000;
+  if (ts.tv_nsec >= 1000000000) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000;
+  }
+  /* EINTR and ETIMEDOUT both just end this slice: callers loop. */
+  return sem_clockwait (sem, CLOCK_MONOTONIC, &ts) == 0 ? 0 : -1;
+}
+
+void
+zb_sleep_ms (int64_t ms)
+{
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+  if (ms > 0)
+    nanosleep (&ts, NULL);
+}
+
+/* ----------------------------------------------------------------- locks */
+
+int
+zb_ofd_lock (int fd, int byte)
+{
+  struct flock fl;
+
+  memset (&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  if (fcntl (fd, F_OFD_SETLK, &fl) < 0)
+    return -errno;
+  return 0;
+}
+
+int
+zb_ofd_probe (int fd, int byte)
+{
+  struct flock fl;
+
+  memset (&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  if (fcntl (fd, F_OFD_GETLK, &fl) < 0)
+    return -1;
+  return fl.l_type != F_UNLCK;
+}
+
+int
+zb_peer_alive (int fd, int byte, _Atomic uint64_t *pid_field, uint64_t pid,
+    int *had_lock)
+{
+  int held = zb_ofd_probe (fd, byte);
+
+  if (held == 1) {
+    *had_lock = 1;
+    return 1;
+  }
+  /* Our peers zero their pid before dropping the lock: a changed pid is a
+   * clean leave or a new peer, not a death. */
+  if (ZB_LOAD (pid_field) != pid)
+    return 1;
+  if (held == 0 && *had_lock)
+    return 0;
+  /* An upstream peer (or one we never saw locked): fall back to its pid. */
+  if (pid == 0 || pid > (uint64_t) INT_MAX)
+    return 0;
+  if (kill ((pid_t) pid, 0) == 0 || errno == EPERM)
+    return 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------ inspection */
+
+int
+zb_inspect (const char *name, zb_info *info)
+{
+  int fd, rc = ZB_OK, had_lock = 0;
+  struct stat st;
+  zb_oieb *o;
+
+  if (info == NULL)
+    return zb_fail (ZB_EINVAL, "info is NULL");
+  if ((rc = zb_validate_name (name)) != ZB_OK)
+    return rc;
+  memset (info, 0, sizeof *info);
+  fd = shm_open (name, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return zb_fail (ZB_ENOTFOUND, "%s: no shared memory /dev/shm/%s", name,
+          name);
+    if (errno == EACCES)
+      return zb_fail_errno (ZB_EPERM, errno, "%s: shm_open", name);
+    return zb_fail_errno (ZB_ESYS, errno, "%s: shm_open", name);
+  }
+  if (fstat (fd, &st) < 0) {
+    rc = zb_fail_errno (ZB_ESYS, errno, "%s: fstat", name);
+    goto out;
+  }
+  info->mapping_size = (uint64_t) st.st_size;
+  if ((uint64_t) st.st_size < ZB_OIEB_SIZE) {
+    rc = zb_fail (ZB_ECORRUPT, "%s: shared memory is %llu bytes, smaller "
+        "than the %u-byte header", name, (unsigned long long) st.st_size,
+        ZB_OIEB_SIZE);
+    goto out;
+  }
+  o = mmap (NULL, ZB_OIEB_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+  if (o == MAP_FAILED) {
+    rc = zb_fail_errno (ZB_ESYS, errno, "%s: mmap", name);
+    goto out;
+  }
+  info->oieb_size = ZB_LOAD (&o->oieb_size);
+  memcpy (info->version, o->version, 4);
+  info->metadata_size = ZB_LOAD (&o->metadata_size);
+  info->metadata_free_bytes = ZB_LOAD (&o->metadata_free_bytes);
+  info->metadata_written_bytes = ZB_LOAD (&o->metadata_written_bytes);
+  info->payload_size = ZB_LOAD (&o->payload_size);
+  info->payload_free_bytes = ZB_LOAD (&o->payload_free_bytes);
+  info->payload_write_pos = ZB_LOAD (&o->payload_write_pos);
+  info->payload_read_pos = ZB_LOAD (&o->payload_read_pos);
+  info->payload_written_count = ZB_LOAD (&o->payload_written_count);
+  info->payload_read_count = ZB_LOAD (&o->payload_read_count);
+  info->writer_pid = ZB_LOAD (&o->writer_pid);
+  info->reader_pid = ZB_LOAD (&o->reader_pid);
+  info->writer_state = info->writer_pid == 0 ? ZB_PEER_NONE :
+      zb_peer_alive (fd, ZB_LOCK_BYTE_WRITER, &o->writer_pid,
+      info->writer_pid, &had_lock) ? ZB_PEER_ALIVE : ZB_PEER_DEAD;
+  had_lock = 0;
+  info->reader_state = info->reader_pid == 0 ? ZB_PEER_NONE :
+      zb_peer_alive (fd, ZB_LOCK_BYTE_READER, &o->reader_pid,
+      info->reader_pid, &had_lock) ? ZB_PEER_ALIVE : ZB_PEER_DEAD;
+  munmap (o, ZB_OIEB_SIZE);
+out:
+  close (fd);
+  return rc;
+}

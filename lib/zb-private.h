@@ -1,0 +1,119 @@
+/* libzerobuffer internals shared by the reader and the writer.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef ZB_PRIVATE_H
+#define ZB_PRIVATE_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "zerobuffer/zerobuffer.h"
+
+/* The operation info exchange block at offset 0 of the shared memory.  Every
+ * field may be changed by the peer at any time, so all are atomics and are
+ * read once into locals before use. */
+typedef struct zb_oieb
+{
+  _Atomic uint32_t oieb_size;           /* 0x00 */
+  uint8_t version[4];                   /* 0x04 major, minor, patch, 0 */
+  _Atomic uint64_t metadata_size;       /* 0x08 */
+  _Atomic uint64_t metadata_free_bytes; /* 0x10 */
+  _Atomic uint64_t metadata_written_bytes;      /* 0x18 */
+  _Atomic uint64_t payload_size;        /* 0x20 */
+  _Atomic uint64_t payload_free_bytes;  /* 0x28 */
+  _Atomic uint64_t payload_write_pos;   /* 0x30 */
+  _Atomic uint64_t payload_read_pos;    /* 0x38 */
+  _Atomic uint64_t payload_written_count;       /* 0x40 */
+  _Atomic uint64_t payload_read_count;  /* 0x48 */
+  _Atomic uint64_t writer_pid;          /* 0x50 */
+  _Atomic uint64_t reader_pid;          /* 0x58 */
+  uint64_t reserved[4];                 /* 0x60 */
+} zb_oieb;
+
+_Static_assert (sizeof (zb_oieb) == ZB_OIEB_SIZE, "OIEB is 128 bytes");
+_Static_assert (offsetof (zb_oieb, version) == 0x04, "version offset");
+_Static_assert (offsetof (zb_oieb, metadata_size) == 0x08, "offset");
+_Static_assert (offsetof (zb_oieb, metadata_free_bytes) == 0x10, "offset");
+_Static_assert (offsetof (zb_oieb, metadata_written_bytes) == 0x18, "offset");
+_Static_assert (offsetof (zb_oieb, payload_size) == 0x20, "offset");
+_Static_assert (offsetof (zb_oieb, payload_free_bytes) == 0x28, "offset");
+_Static_assert (offsetof (zb_oieb, payload_write_pos) == 0x30, "offset");
+_Static_assert (offsetof (zb_oieb, payload_read_pos) == 0x38, "offset");
+_Static_assert (offsetof (zb_oieb, payload_written_count) == 0x40, "offset");
+_Static_assert (offsetof (zb_oieb, payload_read_count) == 0x48, "offset");
+_Static_assert (offsetof (zb_oieb, writer_pid) == 0x50, "offset");
+_Static_assert (offsetof (zb_oieb, reader_pid) == 0x58, "offset");
+_Static_assert (sizeof (_Atomic uint64_t) == 8, "lock-free u64 atomics");
+
+/* Frame header {payload_size, sequence_number}; may sit at any byte offset,
+ * so it is always copied with memcpy. */
+typedef struct zb_frame_header
+{
+  uint64_t payload_size;
+  uint64_t sequence_number;
+} zb_frame_header;
+
+_Static_assert (sizeof (zb_frame_header) == ZB_FRAME_HEADER_SIZE,
+    "frame header is 16 bytes");
+
+/* OFD lock bytes on the shared-memory object: one per role.  They vanish
+ * with the process and work across PID namespaces (quirk 6). */
+#define ZB_LOCK_BYTE_READER 0
+#define ZB_LOCK_BYTE_WRITER 1
+
+/* Longest a blocked call sleeps before re-checking the peer: bounds the
+ * detection of a silent close (quirk 8) and of a crash. */
+#define ZB_WAIT_SLICE_MS 100
+/* How often a busy writer probes a reader it never has to wait for. */
+#define ZB_PROBE_INTERVAL_MS 100
+
+#define ZB_LOAD(p) atomic_load_explicit ((p), memory_order_acquire)
+#define ZB_LOAD_RELAXED(p) atomic_load_explicit ((p), memory_order_relaxed)
+#define ZB_STORE(p, v) atomic_store_explicit ((p), (v), memory_order_release)
+
+/* Records the detail for zb_last_error() and returns code. */
+int zb_fail (int code, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+/* Same, appending strerror(err). */
+int zb_fail_errno (int code, int err, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+void zb_clear_error (void);
+
+uint64_t zb_round_up_64 (uint64_t v);
+int64_t zb_now_ms (void);
+/* Deadline helpers: timeout_ms < 0 means none. */
+int64_t zb_deadline (int timeout_ms);
+/* Milliseconds left (>= 0), or -1 when there is no deadline. */
+int64_t zb_remaining (int64_t deadline);
+
+/* Wait up to ms on sem; 0 when a count was taken, -1 otherwise. */
+int zb_sem_wait_ms (sem_t * sem, int64_t ms);
+void zb_sleep_ms (int64_t ms);
+
+/* Names of the kernel objects for buffer name. */
+void zb_sem_name (char *out, size_t len, char role, const char *name);
+void zb_sem_path (char *out, size_t len, char role, const char *name);
+void zb_lock_path (char *out, size_t len, const char *name);
+
+/* OFD locks: take (0 / -errno) and probe (1 held by someone else, 0 free,
+ * -1 unknown). */
+int zb_ofd_lock (int fd, int byte);
+int zb_ofd_probe (int fd, int byte);
+
+/* Is the peer whose pid was read from *pid_field still alive?  Uses the
+ * role's OFD lock when the peer is one of ours (remembered in *had_lock),
+ * kill(pid, 0) for upstream peers.  A pid field that changed meanwhile
+ * counts as alive: the caller re-reads it. */
+int zb_peer_alive (int fd, int byte, _Atomic uint64_t * pid_field,
+    uint64_t pid, int *had_lock);
+
+#endif /* ZB_PRIVATE_H */

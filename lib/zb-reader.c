@@ -1,0 +1,743 @@
+/* libzerobuffer: the reader, which creates a buffer and reads it in place.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The reader trusts nothing in shared memory (quirk 3): its own position,
+ * sizes and expected sequence number are private copies, and every header it
+ * reads is copied once and bounds-checked before use.  Whether a frame is
+ * complete is decided from payload_free_bytes, which the writer lowers only
+ * after the frame is in place; the semaphore is just a wake-up hint, so
+ * spurious posts (the writer's close post, our own interrupt) are harmless.
+ */
+#include "zb-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* One entry per stretch of ring handed out, in ring order: frames and the
+ * wrap tails in front of them.  Space goes back to the writer only across
+ * the oldest run of released entries (quirk 2). */
+typedef struct
+{
+  uint64_t bytes;
+  uint8_t released;
+  uint8_t is_frame;
+} zb_ledger_entry;
+
+struct zb_reader
+{
+  char name[ZB_NAME_MAX + 1];
+  int shm_fd;
+  int lock_fd;
+  uint8_t *base;
+  size_t map_size;
+  zb_oieb *oieb;
+  uint8_t *meta;
+  uint8_t *ring;
+  uint64_t P, M;
+  sem_t *sem_w, *sem_r;
+
+  /* owned by the reading thread */
+  uint64_t read_pos;
+  uint64_t read_count;
+  uint64_t expected_seq;
+  uint64_t writer_pid;          /* last non-zero writer pid seen */
+  int writer_had_lock;
+  int writer_seen;              /* a writer attached at some point */
+  int writer_ended;             /* EOS or writer-gone was reported */
+  void *meta_copy;
+  size_t meta_copy_len;
+
+  /* shared with releasing threads, under lock */
+  pthread_mutex_t lock;
+  zb_ledger_entry *ledger;
+  size_t ledger_cap;            /* power of two */
+  size_t ledger_head;
+  size_t ledger_count;
+  uint64_t ledger_base;         /* ticket of the entry at ledger_head */
+  uint64_t outstanding;         /* ring bytes taken and not yet returned */
+  uint64_t held;                /* frames not yet released */
+  uint64_t frames, bytes;
+  uint64_t last_free;
+  int closed;
+
+  _Atomic int interrupted;
+};
+
+/* ------------------------------------------------------------- ledger */
+
+static int
+ledger_push (zb_reader * r, uint64_t bytes, int is_frame, uint64_t *ticket)
+{
+  zb_ledger_entry *e;
+
+  if (r->ledger_count == r->ledger_cap) {
+    size_t ncap = r->ledger_cap ? r->ledger_cap * 2 : 64, i;
+    zb_ledger_entry *n = malloc (ncap * sizeof *n);
+
+    if (n == NULL)
+      return zb_fail (ZB_ENOMEM, "%s: out of memory for the frame ledger",
+          r->name);
+    for (i = 0; i < r->ledger_count; i++)
+      n[i] = r->ledger[(r->ledger_head + i) & (r->ledger_cap - 1)];
+    free (r->ledger);
+    r->ledger = n;
+    r->ledger_cap = ncap;
+    r->ledger_head = 0;
+  }
+  e = &r->ledger[(r->ledger_head + r->ledger_count) & (r->ledger_cap - 1)];
+  e->bytes = bytes;
+  e->released = !is_frame;
+  e->is_frame = (uint8_t) is_frame;
+  if (ticket)
+    *ticket = r->ledger_base + r->ledger_count;
+  r->ledger_count++;
+  return ZB_OK;
+}
+
+/* Return the oldest run of released entries to the writer.  Called with the
+ * lock held; returns how many frames went back. */
+static uint64_t
+ledger_advance (zb_reader * r)
+{
+  uint64_t sum = 0, frames = 0;
+
+  while (r->ledger_count > 0) {
+    zb_ledger_entry *e = &r->ledger[r->ledger_head];
+
+    if (!e->released)
+      break;
+    sum += e->bytes;
+    frames += e->is_frame;
+    r->ledger_head = (r->ledger_head + 1) & (r->ledger_cap - 1);
+    r->ledger_count--;
+    r->ledger_base++;
+  }
+  if (sum) {
+    r->outstanding -= sum;
+    if (!r->closed)
+      atomic_fetch_add_explicit (&r->oieb->payload_free_bytes, sum,
+          memory_order_release);
+  }
+  return frames;
+}
+
+/* ------------------------------------------------------------- create */
+
+static void
+unlink_objects (const char *name)
+{
+  char sem[ZB_NAME_MAX + 16];
+
+  shm_unlink (name);
+  zb_sem_name (sem, sizeof sem, 'w', name);
+  sem_unlink (sem);
+  zb_sem_name (sem, sizeof sem, 'r', name);
+  sem_unlink (sem);
+}
+
+/* Open and flock NAME's lock file: ZB_EEXIST when a live reader holds it. */
+static int
+take_lock_file (const char *name, unsigned int mode, int *out_fd)
+{
+  char path[ZB_NAME_MAX + 64];
+  int attempt;
+
+  if (mkdir (ZB_LOCK_DIR, 01777) == 0)
+    chmod (ZB_LOCK_DIR, 01777);   /* shared by all users, like /tmp */
+  else if (errno != EEXIST)
+    return zb_fail_errno (errno == EACCES ? ZB_EPERM : ZB_ESYS, errno,
+        "%s: cannot create %s", name, ZB_LOCK_DIR);
+  zb_lock_path (path, sizeof path, name);
+
+  for (attempt = 0; attempt < 8; attempt++) {
+    struct stat a, b;
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+
+    if (fd < 0)
+      return zb_fail_errno (errno == EACCES ? ZB_EPERM : ZB_ESYS, errno,
+          "%s: cannot open lock file %s", name, path);
+    if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
+      int err = errno;
+
+      close (fd);
+      if (err == EWOULDBLOCK)
+        return zb_fail (ZB_EEXIST, "%s: lock file %s is held by a live reader",
+            name, path);
+      return zb_fail_errno (ZB_ESYS, err, "%s: flock %s", name, path);
+    }
+    /* Someone cleaning up may have unlinked the file we locked. */
+    if (fstat (fd, &a) == 0 && stat (path, &b) == 0 && a.st_ino == b.st_ino
+        && a.st_dev == b.st_dev) {
+      if (fchmod (fd, mode) < 0 && errno != EPERM) {
+        int err = errno;
+
+        close (fd);
+        return zb_fail_errno (ZB_ESYS, err, "%s: fchmod %s", name, path);
+      }
+      *out_fd = fd;
+      return ZB_OK;
+    }
+    close (fd);
+  }
+  return zb_fail (ZB_ESYS, "%s: lock file %s keeps changing", name, path);
+}
+
+static int
+open_new_sem (const char *name, char role, unsigned int mode, sem_t ** out)
+{
+  char sem[ZB_NAME_MAX + 16], path[ZB_NAME_MAX + 32];
+  sem_t *s;
+
+  zb_sem_name (sem, sizeof sem, role, name);
+  s = sem_open (sem, O_CREAT | O_EXCL, (mode_t) mode, 0);
+  if (s == SEM_FAILED) {
+    int err = errno;
+
+    return zb_fail_errno (err == EACCES ? ZB_EPERM : err == EEXIST ?
+        ZB_EEXIST : ZB_ESYS, err, "%s: cannot create semaphore %s", name,
+        sem);
+  }
+  /* sem_open applies the umask; the mode must be exactly what was asked. */
+  zb_sem_path (path, sizeof path, role, name);
+  if (chmod (path, mode) < 0) {
+    int err = errno;
+
+    sem_close (s);
+    sem_unlink (sem);
+    return zb_fail_errno (ZB_ESYS, err, "%s: chmod %s", name, path);
+  }
+  *out = s;
+  return ZB_OK;
+}
+
+/* A leftover object under our name: remove it unless a live reader of ours
+ * still holds it (its lock file may live in another /tmp). */
+static int
+clear_stale (const char *name)
+{
+  int fd = shm_open (name, O_RDONLY | O_CLOEXEC, 0);
+
+  if (fd >= 0) {
+    int held = zb_ofd_probe (fd, ZB_LOCK_BYTE_READER);
+
+    close (fd);
+    if (held == 1)
+      return zb_fail (ZB_EEXIST, "%s: /dev/shm/%s is held by a live reader",
+          name, name);
+  }
+  unlink_objects (name);
+  return ZB_OK;
+}
+
+int
+zb_reader_create (zb_reader ** out, const char *name,
+    const zb_reader_options * opt)
+{
+  zb_reader *r;
+  unsigned int mode;
+  uint64_t M, P, total;
+  int rc, err;
+
+  if (out == NULL || opt == NULL)
+    return zb_fail (ZB_EINVAL, "zb_reader_create: NULL argument");
+  *out = NULL;
+  if ((rc = zb_validate_name (name)) != ZB_OK)
+    return rc;
+  mode = opt->mode ? opt->mode & 07777 : 0600;
+  if (opt->payload_size == 0)
+    return zb_fail (ZB_EINVAL, "%s: payload size must be > 0", name);
+  if (opt->payload_size > (1ull << 46) || opt->metadata_size > (1ull << 46))
+    return zb_fail (ZB_EINVAL, "%s: payload size %llu or metadata size %llu "
+        "is absurdly large", name, (unsigned long long) opt->payload_size,
+        (unsigned long long) opt->metadata_size);
+  M = zb_round_up_64 (opt->metadata_size);
+  P = zb_round_up_64 (opt->payload_size);
+  total = ZB_OIEB_SIZE + M + P;
+
+  r = calloc (1, sizeof *r);
+  if (r == NULL)
+    return zb_fail (ZB_ENOMEM, "%s: out of memory", name);
+  snprintf (r->name, sizeof r->name, "%s", name);
+  r->shm_fd = r->lock_fd = -1;
+  r->P = P;
+  r->M = M;
+  r->expected_seq = 1;
+  r->sem_w = r->sem_r = SEM_FAILED;
+  pthread_mutex_init (&r->lock, NULL);
+
+  if ((rc = take_lock_file (name, mode, &r->lock_fd)) != ZB_OK)
+    goto fail_nounlink;
+  if ((rc = clear_stale (name)) != ZB_OK)
+    goto fail_nounlink;
+
+  /* Semaphores first and the OIEB valid last, so that a writer never sees
+   * a half-made buffer as valid (quirk 11). */
+  if ((rc = open_new_sem (name, 'w', mode, &r->sem_w)) != ZB_OK)
+    goto fail;
+  if ((rc = open_new_sem (name, 'r', mode, &r->sem_r)) != ZB_OK)
+    goto fail;
+
+  r->shm_fd = shm_open (name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+      (mode_t) mode);
+  if (r->shm_fd < 0) {
+    err = errno;
+    rc = zb_fail_errno (err == EACCES ? ZB_EPERM : err == EEXIST ? ZB_EEXIST
+        : ZB_ESYS, err, "%s: cannot create /dev/shm/%s", name, name);
+    goto fail;
+  }
+  if (fchmod (r->shm_fd, mode) < 0) {
+    rc = zb_fail_errno (ZB_ESYS, errno, "%s: fchmod /dev/shm/%s", name, name);
+    goto fail;
+  }
+  if (ftruncate (r->shm_fd, (off_t) total) < 0) {
+    err = errno;
+    rc = zb_fail_errno (err == EFBIG || err == ENOSPC ? ZB_ENOSPC : ZB_ESYS,
+        err, "%s: cannot size /dev/shm/%s to %llu bytes", name, name,
+        (unsigned long long) total);
+    goto fail;
+  }
+  /* Reserve the pages now: a too-small /dev/shm (64 MB in Docker) must fail
+   * here, not with SIGBUS on first touch (quirk 7). */
+  err = posix_fallocate (r->shm_fd, 0, (off_t) total);
+  if (err != 0) {
+    rc = zb_fail_errno (err == ENOSPC || err == EFBIG ? ZB_ENOSPC : ZB_ESYS,
+        err, "%s: cannot reserve %llu bytes in /dev/shm (metadata %llu + "
+        "payload %llu)", name, (unsigned long long) total,
+        (unsigned long long) M, (unsigned long long) P);
+    goto fail;
+  }
+  r->map_size = (size_t) total;
+  r->base = mmap (NULL, r->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+      r->shm_fd, 0);
+  if (r->base == MAP_FAILED) {
+    r->base = NULL;
+    err = errno;
+    rc = zb_fail_errno (err == ENOMEM ? ZB_ENOMEM : ZB_ESYS, err,
+        "%s: mmap of %llu bytes", name, (unsigned long long) total);
+    goto fail;
+  }
+  if (zb_ofd_lock (r->shm_fd, ZB_LOCK_BYTE_READER) < 0) {
+    rc = zb_fail_errno (ZB_ESYS, errno, "%s: cannot lock /dev/shm/%s", name,
+        name);
+    goto fail;
+  }
+  r->oieb = (zb_oieb *) r->base;
+  r->meta = r->base + ZB_OIEB_SIZE;
+  r->ring = r->meta + M;
+
+  r->oieb->version[0] = 1;
+  r->oieb->version[1] = 0;
+  r->oieb->version[2] = 0;
+  r->oieb->version[3] = 0;
+  ZB_STORE (&r->oieb->metadata_size, M);
+  ZB_STORE (&r->oieb->metadata_free_bytes, M);
+  ZB_STORE (&r->oieb->metadata_written_bytes, 0);
+  ZB_STORE (&r->oieb->payload_size, P);
+  ZB_STORE (&r->oieb->payload_free_bytes, P);
+  ZB_STORE (&r->oieb->payload_write_pos, 0);
+  ZB_STORE (&r->oieb->payload_read_pos, 0);
+  ZB_STORE (&r->oieb->payload_written_count, 0);
+  ZB_STORE (&r->oieb->payload_read_count, 0);
+  ZB_STORE (&r->oieb->writer_pid, 0);
+  ZB_STORE (&r->oieb->reader_pid, (uint64_t) getpid ());
+  ZB_STORE (&r->oieb->oieb_size, ZB_OIEB_SIZE);
+  r->last_free = P;
+
+  *out = r;
+  return ZB_OK;
+
+fail:
+  if (r->base)
+    munmap (r->base, r->map_size);
+  if (r->shm_fd >= 0)
+    close (r->shm_fd);
+  if (r->sem_w != SEM_FAILED)
+    sem_close (r->sem_w);
+  if (r->sem_r != SEM_FAILED)
+    sem_close (r->sem_r);
+  unlink_objects (name);
+  {
+    char path[ZB_NAME_MAX + 64];
+
+    zb_lock_path (path, sizeof path, name);
+    unlink (path);
+  }
+fail_nounlink:
+  if (r->lock_fd >= 0)
+    close (r->lock_fd);
+  pthread_mutex_destroy (&r->lock);
+  free (r);
+  return rc;
+}
+
+/* ------------------------------------------------------------- reading */
+
+static void
+read_header (const zb_reader * r, uint64_t pos, zb_frame_header * h)
+{
+  memcpy (h, r->ring + pos, sizeof *h);
+}
+
+/* Take the next complete frame if there is one.  Returns ZB_OK, ZB_ETIMEDOUT
+ * meaning "nothing complete yet" (with *unread the published bytes not yet
+ * taken), or ZB_ECORRUPT. */
+static int
+take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
+{
+  uint64_t free_bytes, outstanding, avail, pos, skip = 0, T, ticket;
+  const uint64_t P = r->P;
+  zb_frame_header h;
+  int marker = 0;
+
+  /* A consistent pair: releases change both under the lock. */
+  pthread_mutex_lock (&r->lock);
+  free_bytes = ZB_LOAD (&r->oieb->payload_free_bytes);
+  outstanding = r->outstanding;
+  r->last_free = free_bytes;
+  pthread_mutex_unlock (&r->lock);
+
+  if (free_bytes > P || free_bytes + outstanding > P)
+    return zb_fail (ZB_ECORRUPT, "%s: payload_free_bytes %llu is more than "
+        "the ring can hold (%llu bytes, %llu held by the reader)", r->name,
+        (unsigned long long) free_bytes, (unsigned long long) P,
+        (unsigned long long) outstanding);
+  avail = P - free_bytes - outstanding;
+  *unread = avail;
+  if (avail == 0)
+    return ZB_ETIMEDOUT;
+
+  pos = r->read_pos;
+  if (P - pos < ZB_FRAME_HEADER_SIZE) {
+    /* No room for a header before the end: an implicit wrap, as upstream
+     * writers leave it (quirk 1), or a frame that ended at P (quirk 10). */
+    skip = P - pos;
+    pos = 0;
+  } else {
+    if (avail < ZB_FRAME_HEADER_SIZE)
+      return ZB_ETIMEDOUT;
+    read_header (r, pos, &h);
+    if (h.payload_size == 0) {
+      if (pos == 0)
+        return zb_fail (ZB_ECORRUPT, "%s: wrap marker at offset 0 of the "
+            "ring", r->name);
+      skip = P - pos;
+      marker = 1;
+      pos = 0;
+    }
+  }
+  if (avail < skip + ZB_FRAME_HEADER_SIZE)
+    return ZB_ETIMEDOUT;
+  read_header (r, pos, &h);
+  if (h.payload_size == 0)
+    return zb_fail (ZB_ECORRUPT, "%s: %s at offset %llu", r->name,
+        pos == 0 ? "wrap marker at offset 0 of the ring" :
+        "zero-size frame", (unsigned long long) pos);
+  if (h.payload_size > P - pos - ZB_FRAME_HEADER_SIZE)
+    return zb_fail (ZB_ECORRUPT, "%s: frame of %llu bytes at offset %llu "
+        "runs past the end of the %llu-byte ring", r->name,
+        (unsigned long long) h.payload_size, (unsigned long long) pos,
+        (unsigned long long) P);
+  T = ZB_FRAME_HEADER_SIZE + h.payload_size;
+  if (avail < skip + T)
+    return ZB_ETIMEDOUT;        /* header seen, payload not yet published */
+  if (h.sequence_number != r->expected_seq) {
+    /* A new writer after the previous one ended starts again at 1. */
+    if (!(h.sequence_number == 1 && r->frames > 0 && r->writer_ended))
+      return zb_fail (ZB_ECORRUPT, "%s: sequence jump: expected frame %llu, "
+          "found %llu at offset %llu", r->name,
+          (unsigned long long) r->expected_seq,
+          (unsigned long long) h.sequence_number, (unsigned long long) pos);
+  }
+  r->writer_ended = 0;
+
+  pthread_mutex_lock (&r->lock);
+  if ((skip && ledger_push (r, skip, 0, NULL) != ZB_OK)
+      || ledger_push (r, T, 1, &ticket) != ZB_OK) {
+    pthread_mutex_unlock (&r->lock);
+    return ZB_ENOMEM;
+  }
+  r->outstanding += skip + T;
+  r->held++;
+  r->frames++;
+  r->bytes += h.payload_size;
+  ledger_advance (r);           /* a tail at the head goes back at once */
+  pthread_mutex_unlock (&r->lock);
+
+  if (marker)
+    r->read_count++;
+  r->read_count++;
+  r->read_pos = (pos + T) % P;
+  r->expected_seq = h.sequence_number + 1;
+  ZB_STORE (&r->oieb->payload_read_pos, r->read_pos);
+  ZB_STORE (&r->oieb->payload_read_count, r->read_count);
+
+  f->data = r->ring + pos + ZB_FRAME_HEADER_SIZE;
+  f->size = (size_t) h.payload_size;
+  f->sequence = h.sequence_number;
+  f->ticket = ticket;
+  return ZB_OK;
+}
+
+static void
+note_writer (zb_reader * r, uint64_t wpid)
+{
+  if (wpid == 0)
+    return;
+  r->writer_seen = 1;
+  if (wpid != r->writer_pid) {
+    r->writer_pid = wpid;
+    r->writer_had_lock = 0;
+  }
+}
+
+int
+zb_reader_wait_writer (zb_reader * r, int timeout_ms)
+{
+  int64_t deadline = zb_deadline (timeout_ms);
+
+  if (r == NULL || r->closed)
+    return zb_fail (ZB_EINVAL, "zb_reader_wait_writer: no reader");
+  for (;;) {
+    uint64_t wpid = ZB_LOAD (&r->oieb->writer_pid), used;
+
+    pthread_mutex_lock (&r->lock);
+    used = ZB_LOAD (&r->oieb->payload_free_bytes) + r->outstanding;
+    pthread_mutex_unlock (&r->lock);
+    note_writer (r, wpid);
+    if (wpid != 0 || ZB_LOAD (&r->oieb->metadata_written_bytes) != 0
+        || used != r->P)
+      return ZB_OK;
+    if (atomic_load (&r->interrupted))
+      return zb_fail (ZB_ECANCELED, "%s: wait for a writer interrupted",
+          r->name);
+    if (deadline >= 0 && zb_remaining (deadline) == 0)
+      return zb_fail (ZB_ETIMEDOUT, "%s: no writer attached within %d ms",
+          r->name, timeout_ms);
+    /* Writers do not post when they attach: poll in short slices. */
+    zb_sem_wait_ms (r->sem_w, deadline < 0 ? 20 :
+        (zb_remaining (deadline) < 20 ? zb_remaining (deadline) : 20));
+  }
+}
+
+int
+zb_reader_get_metadata (zb_reader * r, const void **data, size_t *size)
+{
+  uint64_t written, len;
+  void *copy;
+
+  if (r == NULL || data == NULL || size == NULL || r->closed)
+    return zb_fail (ZB_EINVAL, "zb_reader_get_metadata: bad argument");
+  written = ZB_LOAD (&r->oieb->metadata_written_bytes);
+  if (written == 0)
+    return zb_fail (ZB_ENOMETA, "%s: no metadata written yet", r->name);
+  if (written < sizeof (uint64_t) || written > r->M)
+    return zb_fail (ZB_ECORRUPT, "%s: metadata_written_bytes %llu does not "
+        "fit the %llu-byte metadata block", r->name,
+        (unsigned long long) written, (unsigned long long) r->M);
+  memcpy (&len, r->meta, sizeof len);
+  if (len > written - sizeof (uint64_t))
+    return zb_fail (ZB_ECORRUPT, "%s: metadata length %llu is longer than "
+        "the %llu bytes written", r->name, (unsigned long long) len,
+        (unsigned long long) written);
+  copy = malloc (len ? len : 1);
+  if (copy == NULL)
+    return zb_fail (ZB_ENOMEM, "%s: out of memory for metadata", r->name);
+  memcpy (copy, r->meta + sizeof (uint64_t), len);
+  free (r->meta_copy);
+  r->meta_copy = copy;
+  r->meta_copy_len = len;
+  r->writer_seen = 1;           /* metadata proves a writer was here */
+  *data = copy;
+  *size = (size_t) len;
+  return ZB_OK;
+}
+
+int
+zb_reader_acquire (zb_reader * r, zb_frame * f, int timeout_ms)
+{
+  int64_t deadline = zb_deadline (timeout_ms);
+  int woke = 0, idle = 0, rc;
+
+  if (r == NULL || f == NULL || r->closed)
+    return zb_fail (ZB_EINVAL, "zb_reader_acquire: no reader");
+  for (;;) {
+    uint64_t unread = 0, wpid;
+
+    if (atomic_load (&r->interrupted))
+      return zb_fail (ZB_ECANCELED, "%s: read interrupted", r->name);
+    /* The pid first: if it reads 0, the free bytes read after it are the
+     * writer's final word. */
+    wpid = ZB_LOAD (&r->oieb->writer_pid);
+    note_writer (r, wpid);
+    rc = take_frame (r, f, &unread);
+    if (rc == ZB_OK) {
+      /* Keep the count roughly in step when we did not sleep for it. */
+      if (!woke)
+        sem_trywait (r->sem_w);
+      return ZB_OK;
+    }
+    if (rc != ZB_ETIMEDOUT)
+      return rc;
+
+    if (wpid == 0 && r->writer_seen && !r->writer_ended) {
+      if (unread == 0) {
+        r->writer_ended = 1;
+        return zb_fail (ZB_EOS, "%s: writer closed, all frames read",
+            r->name);
+      }
+      return zb_fail (ZB_ECORRUPT, "%s: writer closed with %llu published "
+          "bytes that are not a complete frame", r->name,
+          (unsigned long long) unread);
+    }
+    if (wpid == 0 && r->writer_ended)
+      return zb_fail (ZB_EOS, "%s: writer closed, all frames read", r->name);
+    /* Probe only after a quiet slice: a busy stream costs no syscalls. */
+    if (wpid != 0 && idle
+        && !zb_peer_alive (r->shm_fd, ZB_LOCK_BYTE_WRITER,
+            &r->oieb->writer_pid, wpid, &r->writer_had_lock)) {
+      /* Anything it finished before dying is still ours to read. */
+      rc = take_frame (r, f, &unread);
+      if (rc != ZB_ETIMEDOUT)
+        return rc;
+      r->writer_ended = 1;
+      return zb_fail (ZB_EWRITERGONE, "%s: writer pid %llu died", r->name,
+          (unsigned long long) wpid);
+    }
+    if (deadline >= 0 && zb_remaining (deadline) == 0)
+      return zb_fail (ZB_ETIMEDOUT, "%s: no frame within %d ms", r->name,
+          timeout_ms);
+    {
+      int64_t slice = ZB_WAIT_SLICE_MS, left = zb_remaining (deadline);
+
+      if (left >= 0 && left < slice)
+        slice = left;
+      woke = zb_sem_wait_ms (r->sem_w, slice) == 0;
+      idle = !woke;
+    }
+  }
+}
+
+static void
+reader_destroy (zb_reader * r)
+{
+  if (r->base)
+    munmap (r->base, r->map_size);
+  pthread_mutex_destroy (&r->lock);
+  free (r->ledger);
+  free (r->meta_copy);
+  free (r);
+}
+
+int
+zb_reader_release (zb_reader * r, const zb_frame * f)
+{
+  uint64_t idx, frames;
+  zb_ledger_entry *e;
+  int destroy;
+
+  if (r == NULL || f == NULL)
+    return zb_fail (ZB_EINVAL, "zb_reader_release: NULL argument");
+  pthread_mutex_lock (&r->lock);
+  idx = f->ticket - r->ledger_base;
+  if (f->ticket < r->ledger_base || idx >= r->ledger_count) {
+    pthread_mutex_unlock (&r->lock);
+    return zb_fail (ZB_EINVAL, "%s: frame %llu is not held (released twice?)",
+        r->name, (unsigned long long) f->sequence);
+  }
+  e = &r->ledger[(r->ledger_head + idx) & (r->ledger_cap - 1)];
+  if (e->released || !e->is_frame) {
+    pthread_mutex_unlock (&r->lock);
+    return zb_fail (ZB_EINVAL, "%s: frame %llu was already released",
+        r->name, (unsigned long long) f->sequence);
+  }
+  e->released = 1;
+  r->held--;
+  frames = ledger_advance (r);
+  /* One post per release that freed space: the writer re-checks the free
+   * bytes on every wake.  Under the lock, so close() cannot race it. */
+  if (frames && !r->closed)
+    sem_post (r->sem_r);
+  destroy = r->closed && r->held == 0;
+  pthread_mutex_unlock (&r->lock);
+  if (destroy)
+    reader_destroy (r);
+  return ZB_OK;
+}
+
+void
+zb_reader_interrupt (zb_reader * r, int on)
+{
+  if (r == NULL)
+    return;
+  atomic_store (&r->interrupted, on ? 1 : 0);
+  /* Wake a blocked acquire at once; the extra count is harmless since the
+   * reader only trusts the free bytes. */
+  if (on) {
+    pthread_mutex_lock (&r->lock);
+    if (!r->closed)
+      sem_post (r->sem_w);
+    pthread_mutex_unlock (&r->lock);
+  }
+}
+
+void
+zb_reader_close (zb_reader * r)
+{
+  char path[ZB_NAME_MAX + 64];
+  int destroy;
+
+  if (r == NULL)
+    return;
+  pthread_mutex_lock (&r->lock);
+  if (r->closed) {
+    pthread_mutex_unlock (&r->lock);
+    return;
+  }
+  ZB_STORE (&r->oieb->reader_pid, 0);
+  sem_post (r->sem_r);          /* a writer waiting for space sees us leave */
+  r->closed = 1;
+  sem_close (r->sem_w);
+  sem_close (r->sem_r);
+  unlink_objects (r->name);
+  zb_lock_path (path, sizeof path, r->name);
+  unlink (path);
+  close (r->lock_fd);
+  close (r->shm_fd);            /* drops the OFD reader lock */
+  destroy = r->held == 0;
+  pthread_mutex_unlock (&r->lock);
+  if (destroy)
+    reader_destroy (r);
+}
+
+void
+zb_reader_get_stats (zb_reader * r, zb_reader_stats * s)
+{
+  if (r == NULL || s == NULL)
+    return;
+  pthread_mutex_lock (&r->lock);
+  s->frames = r->frames;
+  s->bytes = r->bytes;
+  s->held = r->held;
+  s->held_bytes = r->outstanding;
+  s->payload_size = r->P;
+  s->metadata_size = r->M;
+  s->free_bytes = r->closed ? r->last_free :
+      ZB_LOAD (&r->oieb->payload_free_bytes);
+  pthread_mutex_unlock (&r->lock);
+}
+
+const char *
+zb_reader_name (const zb_reader * r)
+{
+  return r ? r->name : "";
+}

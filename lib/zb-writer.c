@@ -1,0 +1,500 @@
+/* libzerobuffer: the writer, which connects to a reader's buffer.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The writer owns write_pos, written_count and the sequence number; it keeps
+ * private copies of them and of the ring's size, and only reads
+ * payload_free_bytes (checked against the ring size) and the reader's pid
+ * from shared memory (quirk 3).
+ */
+#include "zb-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct zb_writer
+{
+  char name[ZB_NAME_MAX + 1];
+  int shm_fd;
+  uint8_t *base;
+  size_t map_size;
+  zb_oieb *oieb;
+  uint8_t *meta;
+  uint8_t *ring;
+  uint64_t P, M;
+  sem_t *sem_w, *sem_r;
+
+  uint64_t write_pos;
+  uint64_t written_count;
+  uint64_t seq;
+  uint64_t reader_pid;
+  int reader_had_lock;
+  int64_t last_probe_ms;
+  int gone;                     /* reader left: every call fails */
+
+  int reserved;
+  uint64_t res_pos;
+  size_t res_size;
+  int res_timeout;
+
+  uint64_t frames, bytes, wraps, last_free;
+  _Atomic int interrupted;
+};
+
+/* ------------------------------------------------------------- connect */
+
+static void
+writer_unmap (zb_writer * w)
+{
+  if (w->base)
+    munmap (w->base, w->map_size);
+  if (w->shm_fd >= 0)
+    close (w->shm_fd);
+  if (w->sem_w != SEM_FAILED)
+    sem_close (w->sem_w);
+  if (w->sem_r != SEM_FAILED)
+    sem_close (w->sem_r);
+  w->base = NULL;
+  w->shm_fd = -1;
+  w->sem_w = w->sem_r = SEM_FAILED;
+}
+
+/* One attempt.  *retry is set when waiting may help (nothing there yet,
+ * half-made, no live reader). */
+static int
+try_connect (zb_writer * w, int *retry)
+{
+  const char *name = w->name;
+  char sem[ZB_NAME_MAX + 16];
+  struct stat st;
+  uint32_t oieb_size;
+  uint64_t M, P, rpid, wpid, wp;
+  int rc, err;
+
+  *retry = 0;
+  w->shm_fd = shm_open (name, O_RDWR | O_CLOEXEC, 0);
+  if (w->shm_fd < 0) {
+    err = errno;
+    if (err == ENOENT) {
+      *retry = 1;
+      return zb_fail (ZB_ENOTFOUND, "%s: no buffer /dev/shm/%s (no reader "
+          "created it)", name, name);
+    }
+    return zb_fail_errno (err == EACCES ? ZB_EPERM : ZB_ESYS, err,
+        "%s: cannot open /dev/shm/%s", name, name);
+  }
+  if (fstat (w->shm_fd, &st) < 0) {
+    rc = zb_fail_errno (ZB_ESYS, errno, "%s: fstat", name);
+    goto fail;
+  }
+  if ((uint64_t) st.st_size < ZB_OIEB_SIZE) {
+    *retry = 1;                 /* being created */
+    rc = zb_fail (ZB_ENOTFOUND, "%s: buffer is not ready (%llu bytes)",
+        name, (unsigned long long) st.st_size);
+    goto fail;
+  }
+  w->map_size = (size_t) st.st_size;
+  w->base = mmap (NULL, w->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+      w->shm_fd, 0);
+  if (w->base == MAP_FAILED) {
+    w->base = NULL;
+    rc = zb_fail_errno (ZB_ESYS, errno, "%s: mmap", name);
+    goto fail;
+  }
+  w->oieb = (zb_oieb *) w->base;
+  oieb_size = ZB_LOAD (&w->oieb->oieb_size);
+  if (oieb_size == 0) {
+    *retry = 1;                 /* the reader makes it valid last */
+    rc = zb_fail (ZB_ENOTFOUND, "%s: buffer is not initialised yet", name);
+    goto fail;
+  }
+  if (oieb_size != ZB_OIEB_SIZE || w->oieb->version[0] != 1) {
+    rc = zb_fail (ZB_EVERSION, "%s: header size %u, version %u.%u.%u; this "
+        "library speaks 128-byte headers of version 1.x", name, oieb_size,
+        w->oieb->version[0], w->oieb->version[1], w->oieb->version[2]);
+    goto fail;
+  }
+  M = ZB_LOAD (&w->oieb->metadata_size);
+  P = ZB_LOAD (&w->oieb->payload_size);
+  if (P < 2 * ZB_FRAME_HEADER_SIZE || M > w->map_size || P > w->map_size
+      || ZB_OIEB_SIZE + M + P > w->map_size) {
+    rc = zb_fail (ZB_ECORRUPT, "%s: header claims metadata %llu + payload "
+        "%llu bytes but the shared memory has %zu", name,
+        (unsigned long long) M, (unsigned long long) P, w->map_size);
+    goto fail;
+  }
+  wp = ZB_LOAD (&w->oieb->payload_write_pos);
+  if (wp > P) {
+    rc = zb_fail (ZB_ECORRUPT, "%s: payload_write_pos %llu is past the "
+        "%llu-byte ring", name, (unsigned long long) wp,
+        (unsigned long long) P);
+    goto fail;
+  }
+  w->M = M;
+  w->P = P;
+  w->meta = w->base + ZB_OIEB_SIZE;
+  w->ring = w->meta + M;
+
+  zb_sem_name (sem, sizeof sem, 'w', name);
+  w->sem_w = sem_open (sem, 0);
+  if (w->sem_w != SEM_FAILED) {
+    zb_sem_name (sem, sizeof sem, 'r', name);
+    w->sem_r = sem_open (sem, 0);
+  }
+  if (w->sem_w == SEM_FAILED || w->sem_r == SEM_FAILED) {
+    err = errno;
+    *retry = err == ENOENT;
+    rc = zb_fail_errno (err == EACCES ? ZB_EPERM : err == ENOENT ?
+        ZB_ENOTFOUND : ZB_ESYS, err, "%s: cannot open semaphore %s", name,
+        sem);
+    goto fail;
+  }
+
+  rpid = ZB_LOAD (&w->oieb->reader_pid);
+  w->reader_had_lock = 0;
+  if (rpid == 0 || !zb_peer_alive (w->shm_fd, ZB_LOCK_BYTE_READER,
+          &w->oieb->reader_pid, rpid, &w->reader_had_lock)) {
+    *retry = 1;                 /* a new reader will replace it */
+    rc = zb_fail (ZB_ENOREADER, rpid ? "%s: reader pid %llu is gone" :
+        "%s: buffer has no reader", name, (unsigned long long) rpid);
+    goto fail;
+  }
+
+  if (zb_ofd_lock (w->shm_fd, ZB_LOCK_BYTE_WRITER) < 0) {
+    rc = zb_fail (ZB_EWRITERBUSY, "%s: another writer holds the buffer",
+        name);
+    goto fail;
+  }
+  wpid = ZB_LOAD (&w->oieb->writer_pid);
+  if (wpid != 0 && wpid <= 0x7fffffff && (kill ((pid_t) wpid, 0) == 0
+          || errno == EPERM)) {
+    rc = zb_fail (ZB_EWRITERBUSY, "%s: writer pid %llu is attached", name,
+        (unsigned long long) wpid);
+    goto fail;
+  }
+
+  w->reader_pid = rpid;
+  w->write_pos = wp;
+  w->written_count = ZB_LOAD (&w->oieb->payload_written_count);
+  w->seq = 1;
+  w->last_probe_ms = zb_now_ms ();
+  w->last_free = ZB_LOAD (&w->oieb->payload_free_bytes);
+  ZB_STORE (&w->oieb->writer_pid, (uint64_t) getpid ());
+  return ZB_OK;
+
+fail:
+  writer_unmap (w);
+  return rc;
+}
+
+int
+zb_writer_open (zb_writer ** out, const char *name, int timeout_ms)
+{
+  int64_t deadline = zb_deadline (timeout_ms);
+  zb_writer *w;
+  int rc, retry;
+
+  if (out == NULL)
+    return zb_fail (ZB_EINVAL, "zb_writer_open: NULL argument");
+  *out = NULL;
+  if ((rc = zb_validate_name (name)) != ZB_OK)
+    return rc;
+  w = calloc (1, sizeof *w);
+  if (w == NULL)
+    return zb_fail (ZB_ENOMEM, "%s: out of memory", name);
+  snprintf (w->name, sizeof w->name, "%s", name);
+  w->shm_fd = -1;
+  w->sem_w = w->sem_r = SEM_FAILED;
+
+  /* A reader racing us may not have made the buffer yet (quirk 11). */
+  for (;;) {
+    int64_t left;
+
+    rc = try_connect (w, &retry);
+    if (rc == ZB_OK) {
+      *out = w;
+      return ZB_OK;
+    }
+    left = zb_remaining (deadline);
+    if (!retry || left == 0)
+      break;
+    zb_sleep_ms (left < 0 || left > 10 ? 10 : left);
+  }
+  free (w);
+  return rc;
+}
+
+/* ------------------------------------------------------------ metadata */
+
+int
+zb_writer_has_metadata (zb_writer * w)
+{
+  return w && ZB_LOAD (&w->oieb->metadata_written_bytes) != 0;
+}
+
+int
+zb_writer_set_metadata (zb_writer * w, const void *data, size_t size)
+{
+  uint64_t len = size;
+
+  if (w == NULL || (data == NULL && size > 0) || size == 0)
+    return zb_fail (ZB_EINVAL, "zb_writer_set_metadata: empty metadata");
+  if (w->gone)
+    return zb_fail (ZB_EREADERGONE, "%s: the reader is gone", w->name);
+  if (ZB_LOAD (&w->oieb->metadata_written_bytes) != 0)
+    return zb_fail (ZB_EMETAWRITTEN, "%s: metadata is written once per "
+        "buffer and is already there", w->name);
+  if (size > w->M || sizeof len + size > w->M)
+    return zb_fail (ZB_EMETATOOLARGE, "%s: %zu bytes of metadata (+8 length)"
+        " do not fit the %llu-byte metadata block", w->name, size,
+        (unsigned long long) w->M);
+  memcpy (w->meta, &len, sizeof len);
+  memcpy (w->meta + sizeof len, data, size);
+  ZB_STORE (&w->oieb->metadata_free_bytes, w->M - sizeof len - size);
+  ZB_STORE (&w->oieb->metadata_written_bytes, sizeof len + size);
+  return ZB_OK;
+}
+
+/* -------------------------------------------------------------- frames */
+
+size_t
+zb_writer_max_frame_size (const zb_writer * w)
+{
+  /* A frame of total size T can always be placed when even the worst wrap
+   * (tail up to T + 15 left unused) fits: 2T + 15 <= P. */
+  uint64_t t;
+
+  if (w == NULL || w->P < 2 * ZB_FRAME_HEADER_SIZE + 17)
+    return 0;
+  t = (w->P - 15) / 2;
+  return (size_t) (t - ZB_FRAME_HEADER_SIZE);
+}
+
+static int
+reader_gone (zb_writer * w, const char *why)
+{
+  w->gone = 1;
+  return zb_fail (ZB_EREADERGONE, "%s: %s", w->name, why);
+}
+
+/* Cheap check of the reader on every frame, a lock probe now and then. */
+static int
+check_reader (zb_writer * w, int force_probe)
+{
+  uint64_t rpid = ZB_LOAD (&w->oieb->reader_pid);
+  int64_t now;
+
+  if (rpid != w->reader_pid)
+    return reader_gone (w, rpid ? "the reader changed" : "the reader closed");
+  now = zb_now_ms ();
+  if (force_probe || now - w->last_probe_ms >= ZB_PROBE_INTERVAL_MS) {
+    w->last_probe_ms = now;
+    if (!zb_peer_alive (w->shm_fd, ZB_LOCK_BYTE_READER, &w->oieb->reader_pid,
+            rpid, &w->reader_had_lock))
+      return reader_gone (w, "the reader died");
+  }
+  return ZB_OK;
+}
+
+int
+zb_writer_reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
+{
+  int64_t deadline = zb_deadline (timeout_ms);
+  const uint64_t P = w ? w->P : 0;
+  uint64_t T, tail, need, free_bytes;
+  int wrap, idle = 0, rc;
+
+  if (w == NULL || payload == NULL || size == 0)
+    return zb_fail (ZB_EINVAL, "zb_writer_reserve: empty frame");
+  if (w->gone)
+    return zb_fail (ZB_EREADERGONE, "%s: the reader is gone", w->name);
+  if (w->reserved)
+    return zb_fail (ZB_EBUSY, "%s: a reservation is already outstanding",
+        w->name);
+  if (size > zb_writer_max_frame_size (w))
+    return zb_fail (ZB_ETOOLARGE, "%s: frame of %zu bytes cannot be placed "
+        "in a %llu-byte ring (at most %zu bytes per frame; the ring must "
+        "hold two frames)", w->name, size, (unsigned long long) P,
+        zb_writer_max_frame_size (w));
+  T = ZB_FRAME_HEADER_SIZE + size;
+
+  /* Never leave a tail of 1..15 bytes, where no marker fits (quirk 1). */
+  tail = P - w->write_pos;
+  wrap = tail < T || (tail > T && tail - T < ZB_FRAME_HEADER_SIZE);
+  need = wrap ? tail + T : T;
+
+  for (;;) {
+    if ((rc = check_reader (w, idle)) != ZB_OK)
+      return rc;
+    free_bytes = ZB_LOAD (&w->oieb->payload_free_bytes);
+    w->last_free = free_bytes;
+    if (free_bytes > P)
+      return zb_fail (ZB_ECORRUPT, "%s: payload_free_bytes %llu is larger "
+          "than the %llu-byte ring", w->name, (unsigned long long) free_bytes,
+          (unsigned long long) P);
+    if (free_bytes >= need)
+      break;
+    if (atomic_load (&w->interrupted))
+      return zb_fail (ZB_ECANCELED, "%s: write interrupted", w->name);
+    if (deadline >= 0 && zb_remaining (deadline) == 0)
+      return zb_fail (ZB_ETIMEDOUT, "%s: ring full for %d ms (%llu of %llu "
+          "bytes free, %llu needed)", w->name, timeout_ms,
+          (unsigned long long) free_bytes, (unsigned long long) P,
+          (unsigned long long) need);
+    {
+      int64_t slice = ZB_WAIT_SLICE_MS, left = zb_remaining (deadline);
+
+      if (left >= 0 && left < slice)
+        slice = left;
+      idle = zb_sem_wait_ms (w->sem_r, slice) != 0;
+    }
+  }
+
+  if (wrap) {
+    if (tail >= ZB_FRAME_HEADER_SIZE) {
+      static const zb_frame_header marker = { 0, 0 };
+
+      memcpy (w->ring + w->write_pos, &marker, sizeof marker);
+      w->written_count++;
+      ZB_STORE (&w->oieb->payload_written_count, w->written_count);
+    }
+    if (tail)
+      atomic_fetch_sub_explicit (&w->oieb->payload_free_bytes, tail,
+          memory_order_release);
+    w->write_pos = 0;
+    ZB_STORE (&w->oieb->payload_write_pos, 0);
+    w->wraps++;
+  }
+  w->reserved = 1;
+  w->res_pos = w->write_pos;
+  w->res_size = size;
+  w->res_timeout = timeout_ms;
+  *payload = w->ring + w->write_pos + ZB_FRAME_HEADER_SIZE;
+  return ZB_OK;
+}
+
+int
+zb_writer_commit (zb_writer * w, size_t size)
+{
+  zb_frame_header h;
+  uint64_t T, end;
+
+  if (w == NULL || !w->reserved)
+    return zb_fail (ZB_EBUSY, "zb_writer_commit: nothing reserved");
+  if (size == 0 || size > w->res_size)
+    return zb_fail (ZB_EINVAL, "%s: commit of %zu bytes, reserved %zu",
+        w->name, size, w->res_size);
+  T = ZB_FRAME_HEADER_SIZE + size;
+  end = w->res_pos + T;
+  if (w->P - end > 0 && w->P - end < ZB_FRAME_HEADER_SIZE) {
+    /* Shrinking left a tail no marker fits in: place it again from a copy.
+     * Rare (a frame that ended exactly at the ring's end, shrunk). */
+    void *copy = malloc (size);
+    int rc;
+
+    if (copy == NULL)
+      return zb_fail (ZB_ENOMEM, "%s: out of memory", w->name);
+    memcpy (copy, w->ring + w->res_pos + ZB_FRAME_HEADER_SIZE, size);
+    w->reserved = 0;
+    rc = zb_writer_write (w, copy, size, w->res_timeout);
+    free (copy);
+    return rc;
+  }
+  if (w->gone) {
+    w->reserved = 0;
+    return zb_fail (ZB_EREADERGONE, "%s: the reader is gone", w->name);
+  }
+  h.payload_size = size;
+  h.sequence_number = w->seq;
+  memcpy (w->ring + w->res_pos, &h, sizeof h);
+  w->write_pos = end;           /* may equal P (quirk 10) */
+  ZB_STORE (&w->oieb->payload_write_pos, w->write_pos);
+  /* Publishes header and payload: the reader trusts these bytes only once
+   * they are no longer free. */
+  atomic_fetch_sub_explicit (&w->oieb->payload_free_bytes, T,
+      memory_order_release);
+  w->written_count++;
+  ZB_STORE (&w->oieb->payload_written_count, w->written_count);
+  w->seq++;
+  w->frames++;
+  w->bytes += size;
+  w->reserved = 0;
+  sem_post (w->sem_w);
+  return ZB_OK;
+}
+
+int
+zb_writer_abandon (zb_writer * w)
+{
+  if (w == NULL || !w->reserved)
+    return zb_fail (ZB_EBUSY, "zb_writer_abandon: nothing reserved");
+  w->reserved = 0;
+  return ZB_OK;
+}
+
+int
+zb_writer_write (zb_writer * w, const void *data, size_t size, int timeout_ms)
+{
+  void *p;
+  int rc;
+
+  if (data == NULL && size > 0)
+    return zb_fail (ZB_EINVAL, "zb_writer_write: NULL data");
+  rc = zb_writer_reserve (w, size, &p, timeout_ms);
+  if (rc != ZB_OK)
+    return rc;
+  memcpy (p, data, size);
+  return zb_writer_commit (w, size);
+}
+
+void
+zb_writer_interrupt (zb_writer * w, int on)
+{
+  if (w == NULL)
+    return;
+  atomic_store (&w->interrupted, on ? 1 : 0);
+  /* Wake a writer blocked on a full ring; it re-checks the free bytes. */
+  if (on && w->sem_r != SEM_FAILED)
+    sem_post (w->sem_r);
+}
+
+void
+zb_writer_close (zb_writer * w)
+{
+  if (w == NULL)
+    return;
+  w->reserved = 0;
+  ZB_STORE (&w->oieb->writer_pid, 0);
+  /* Upstream writers leave silently and readers hang (quirk 8). */
+  sem_post (w->sem_w);
+  writer_unmap (w);             /* closing the fd drops the writer lock */
+  free (w);
+}
+
+void
+zb_writer_get_stats (zb_writer * w, zb_writer_stats * s)
+{
+  if (w == NULL || s == NULL)
+    return;
+  s->frames = w->frames;
+  s->bytes = w->bytes;
+  s->wraps = w->wraps;
+  s->payload_size = w->P;
+  s->metadata_size = w->M;
+  s->free_bytes = w->base ? ZB_LOAD (&w->oieb->payload_free_bytes) :
+      w->last_free;
+}
+
+const char *
+zb_writer_name (const zb_writer * w)
+{
+  return w ? w->name : "";
+}

@@ -1,0 +1,244 @@
+/* libzerobuffer — the ZeroBuffer v1 shared-memory ring protocol in C11.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One buffer NAME is a shared-memory ring created by a *reader* and written by
+ * at most one *writer* in another process.  The reader owns every kernel object
+ * (shared memory, two semaphores, a lock file) and removes them on close; the
+ * writer only connects.  See docs/protocol.md for the wire layout and
+ * docs/library.md for a guide with examples.
+ *
+ * Conventions:
+ *  - Every function that can fail returns 0 (ZB_OK) or a negative zb_status.
+ *    zb_strerror() names the code; zb_last_error() gives the detail of the
+ *    most recent failure in the calling thread (buffer name, errno text, the
+ *    offending value).
+ *  - timeout_ms: -1 waits forever, 0 does not wait, > 0 is a bound.
+ *  - Objects are not thread-safe except where noted: zb_reader_release() and
+ *    the *_interrupt() calls may be used from any thread at any time.
+ */
+#ifndef ZEROBUFFER_H
+#define ZEROBUFFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(ZB_BUILDING_LIBRARY)
+#define ZB_API __attribute__ ((visibility ("default")))
+#else
+#define ZB_API
+#endif
+
+/* Protocol constants (ZeroBuffer v1). */
+#define ZB_OIEB_SIZE 128u
+#define ZB_FRAME_HEADER_SIZE 16u
+#define ZB_BLOCK_ALIGN 64u
+#define ZB_NAME_MAX 200u        /* longest accepted buffer name */
+#define ZB_LOCK_DIR "/tmp/zerobuffer"
+
+/* X-macro: one table gives the codes, their names and their messages. */
+#define ZB_STATUS_MAP(XX)                                                     \
+  XX (OK, 0, "success")                                                       \
+  XX (EINVAL, -1, "invalid argument")                                         \
+  XX (EBADNAME, -2, "invalid buffer name")                                    \
+  XX (ENOTFOUND, -3, "no such buffer")                                        \
+  XX (ENOREADER, -4, "no live reader on this buffer")                         \
+  XX (EWRITERBUSY, -5, "another writer is attached to this buffer")           \
+  XX (EEXIST, -6, "a live reader already owns this buffer name")              \
+  XX (EVERSION, -7, "incompatible buffer header (OIEB size or version)")      \
+  XX (ECORRUPT, -8, "corrupt shared state")                                   \
+  XX (ETIMEDOUT, -9, "timed out")                                             \
+  XX (EOS, -10, "end of stream: the writer closed and every frame was read")  \
+  XX (EWRITERGONE, -11, "the writer died")                                    \
+  XX (EREADERGONE, -12, "the reader is gone")                                 \
+  XX (ETOOLARGE, -13, "frame cannot be placed in this ring")                  \
+  XX (EMETAWRITTEN, -14, "metadata was already written")                      \
+  XX (EMETATOOLARGE, -15, "metadata larger than the metadata block")          \
+  XX (ENOSPC, -16, "not enough shared memory (/dev/shm too small)")           \
+  XX (EPERM, -17, "permission denied")                                        \
+  XX (ECANCELED, -18, "wait interrupted")                                     \
+  XX (ENOMETA, -19, "no metadata written yet")                                \
+  XX (EBUSY, -20, "operation not allowed in the current state")               \
+  XX (ENOMEM, -21, "out of memory")                                           \
+  XX (ESYS, -22, "system error")
+
+typedef enum
+{
+#define ZB_XX_ENUM(name, value, msg) ZB_##name = value,
+  ZB_STATUS_MAP (ZB_XX_ENUM)
+#undef ZB_XX_ENUM
+} zb_status;
+
+/* Fixed message of a status code ("invalid buffer name"); never NULL. */
+ZB_API const char *zb_strerror (int status);
+/* Symbolic name of a status code ("ZB_EBADNAME"); never NULL. */
+ZB_API const char *zb_status_name (int status);
+/* Detail of the most recent failure in this thread, e.g.
+ * "cam1: reader pid 4242 is gone".  Never NULL; "" when none. */
+ZB_API const char *zb_last_error (void);
+
+/* 0 if NAME is acceptable: 1..ZB_NAME_MAX bytes of [A-Za-z0-9._-], not
+ * starting with '.'.  Otherwise ZB_EBADNAME.  Nothing is touched. */
+ZB_API int zb_validate_name (const char *name);
+
+/* Parse "4096", "64K", "16M", "1G" (binary multiples, optional trailing 'B'
+ * or 'iB') into *out.  Returns 0 or ZB_EINVAL. */
+ZB_API int zb_parse_size (const char *text, uint64_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Reader: creates the buffer, reads frames in place.                  */
+
+typedef struct zb_reader zb_reader;
+
+/* A frame handed out by zb_reader_acquire().  data points into the ring and
+ * stays valid (and is never overwritten by the writer) until the frame is
+ * released.  Frames may be released in any order, from any thread. */
+typedef struct zb_frame
+{
+  const void *data;
+  size_t size;
+  uint64_t sequence;
+  uint64_t ticket;              /* private to the library */
+} zb_frame;
+
+typedef struct zb_reader_options
+{
+  uint64_t metadata_size;       /* rounded up to 64; 0 is allowed */
+  uint64_t payload_size;        /* rounded up to 64; must be > 0 */
+  unsigned int mode;            /* permissions of every object; 0 = 0600 */
+} zb_reader_options;
+
+/* Create buffer NAME.  Stale leftovers of a dead reader under the same name
+ * are removed first; a live reader gives ZB_EEXIST.  Shared-memory pages are
+ * reserved up front, so a too-small /dev/shm is ZB_ENOSPC here. */
+ZB_API int zb_reader_create (zb_reader ** out, const char *name,
+    const zb_reader_options * options);
+
+/* Wait until a writer has attached (or has already written something). */
+ZB_API int zb_reader_wait_writer (zb_reader * r, int timeout_ms);
+
+/* The metadata the writer wrote, without its length prefix.  The bytes are a
+ * private copy, valid until the next call or close.  ZB_ENOMETA if none. */
+ZB_API int zb_reader_get_metadata (zb_reader * r, const void **data,
+    size_t * size);
+
+/* Next frame, zero-copy.  Returns 0, ZB_ETIMEDOUT, ZB_EOS (clean close and
+ * all read), ZB_EWRITERGONE (writer died with nothing left to read),
+ * ZB_ECORRUPT, ZB_ECANCELED (interrupted) or ZB_ESYS. */
+ZB_API int zb_reader_acquire (zb_reader * r, zb_frame * frame, int timeout_ms);
+
+/* Give a frame back.  Any order, any thread, also after zb_reader_close(). */
+ZB_API int zb_reader_release (zb_reader * r, const zb_frame * frame);
+
+/* Make blocking calls return ZB_ECANCELED at once (on != 0) until cleared
+ * (on == 0).  Any thread. */
+ZB_API void zb_reader_interrupt (zb_reader * r, int on);
+
+/* Remove every object of the buffer.  Frames still held stay readable until
+ * released; the last release frees the reader.  NULL is ignored. */
+ZB_API void zb_reader_close (zb_reader * r);
+
+typedef struct zb_reader_stats
+{
+  uint64_t frames;              /* frames acquired */
+  uint64_t bytes;               /* payload bytes acquired */
+  uint64_t held;                /* frames acquired and not yet released */
+  uint64_t held_bytes;          /* ring bytes not yet returned to the writer */
+  uint64_t payload_size;        /* P */
+  uint64_t metadata_size;       /* M */
+  uint64_t free_bytes;          /* payload_free_bytes as last seen */
+} zb_reader_stats;
+
+ZB_API void zb_reader_get_stats (zb_reader * r, zb_reader_stats * stats);
+ZB_API const char *zb_reader_name (const zb_reader * r);
+
+/* ------------------------------------------------------------------ */
+/* Writer: connects to a buffer a reader created.                      */
+
+typedef struct zb_writer zb_writer;
+
+/* Connect to NAME.  Until timeout_ms passes, a buffer that does not exist
+ * yet, is half-made, or has no live reader is waited for; after it the error
+ * says which (ZB_ENOTFOUND, ZB_ENOREADER).  Refused at once: ZB_EBADNAME,
+ * ZB_EWRITERBUSY, ZB_EVERSION, ZB_ECORRUPT (mapping smaller than claimed),
+ * ZB_EPERM. */
+ZB_API int zb_writer_open (zb_writer ** out, const char *name, int timeout_ms);
+
+/* Write the metadata; once per buffer (ZB_EMETAWRITTEN after that). */
+ZB_API int zb_writer_set_metadata (zb_writer * w, const void *data,
+    size_t size);
+/* 1 if the buffer already holds metadata (from us or an earlier writer). */
+ZB_API int zb_writer_has_metadata (zb_writer * w);
+
+/* Copy one frame of size > 0 into the ring.  Waits for space up to timeout_ms
+ * while the reader lives: ZB_ETIMEDOUT, ZB_EREADERGONE, ZB_ECANCELED.  A frame
+ * that can never fit is ZB_ETOOLARGE at once. */
+ZB_API int zb_writer_write (zb_writer * w, const void *data, size_t size,
+    int timeout_ms);
+
+/* Zero-copy: reserve room for a frame of up to size bytes and get a pointer
+ * to its payload in the ring.  One reservation at a time (ZB_EBUSY).  Waits
+ * like zb_writer_write(). */
+ZB_API int zb_writer_reserve (zb_writer * w, size_t size, void **payload,
+    int timeout_ms);
+/* Publish the reserved frame with its final size (1..reserved size). */
+ZB_API int zb_writer_commit (zb_writer * w, size_t size);
+/* Drop the reservation; nothing is published. */
+ZB_API int zb_writer_abandon (zb_writer * w);
+
+/* Largest payload this ring can ever take in one frame. */
+ZB_API size_t zb_writer_max_frame_size (const zb_writer * w);
+
+/* Make blocking calls return ZB_ECANCELED until cleared.  Any thread. */
+ZB_API void zb_writer_interrupt (zb_writer * w, int on);
+
+/* Detach: the reader sees end of stream after the last frame.  NULL ignored. */
+ZB_API void zb_writer_close (zb_writer * w);
+
+typedef struct zb_writer_stats
+{
+  uint64_t frames;              /* frames committed */
+  uint64_t bytes;               /* payload bytes committed */
+  uint64_t wraps;               /* times the ring wrapped */
+  uint64_t payload_size;        /* P */
+  uint64_t metadata_size;       /* M */
+  uint64_t free_bytes;          /* payload_free_bytes as last seen */
+} zb_writer_stats;
+
+ZB_API void zb_writer_get_stats (zb_writer * w, zb_writer_stats * stats);
+ZB_API const char *zb_writer_name (const zb_writer * w);
+
+/* ------------------------------------------------------------------ */
+/* Inspection, for tools: a snapshot of a buffer's header.             */
+
+typedef enum
+{
+  ZB_PEER_NONE = 0,             /* pid field is 0 */
+  ZB_PEER_ALIVE = 1,
+  ZB_PEER_DEAD = 2
+} zb_peer_state;
+
+typedef struct zb_info
+{
+  uint32_t oieb_size;
+  uint8_t version[4];
+  uint64_t metadata_size, metadata_free_bytes, metadata_written_bytes;
+  uint64_t payload_size, payload_free_bytes, payload_write_pos,
+      payload_read_pos, payload_written_count, payload_read_count;
+  uint64_t writer_pid, reader_pid;
+  zb_peer_state writer_state, reader_state;
+  uint64_t mapping_size;        /* size of the shared-memory object */
+} zb_info;
+
+/* Read NAME's header without attaching as reader or writer. */
+ZB_API int zb_inspect (const char *name, zb_info * info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZEROBUFFER_H */
