@@ -281,6 +281,28 @@ zb_ofd_probe (int fd, int byte)
   return fl.l_type != F_UNLCK;
 }
 
+/* A killed child not yet reaped still answers kill(pid, 0). */
+static int
+zb_pid_is_zombie (pid_t pid)
+{
+  char path[64], buf[256], *p;
+  ssize_t n;
+  int fd;
+
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* "pid (comm) S ...": comm may hold spaces and parentheses */
+  p = strrchr (buf, ')');
+  return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 int
 zb_peer_alive (int fd, int byte, _Atomic uint64_t *pid_field, uint64_t pid,
     int *had_lock)
@@ -300,9 +322,9 @@ zb_peer_alive (int fd, int byte, _Atomic uint64_t *pid_field, uint64_t pid,
   /* An upstream peer (or one we never saw locked): fall back to its pid. */
   if (pid == 0 || pid > (uint64_t) INT_MAX)
     return 0;
-  if (kill ((pid_t) pid, 0) == 0 || errno == EPERM)
-    return 1;
-  return 0;
+  if (kill ((pid_t) pid, 0) < 0 && errno != EPERM)
+    return 0;
+  return !zb_pid_is_zombie ((pid_t) pid);
 }
 
 /* ------------------------------------------------------------ inspection */

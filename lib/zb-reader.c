@@ -29,6 +29,7 @@
 typedef struct
 {
   uint64_t bytes;
+  uint64_t offset;              /* of the frame's payload, to check releases */
   uint8_t released;
   uint8_t is_frame;
 } zb_ledger_entry;
@@ -54,6 +55,8 @@ struct zb_reader
   int writer_had_lock;
   int writer_seen;              /* a writer attached at some point */
   int writer_ended;             /* EOS or writer-gone was reported */
+  uint64_t dead_writer_pid;     /* reported as gone */
+  int64_t last_probe_ms;
   void *meta_copy;
   size_t meta_copy_len;
 
@@ -63,7 +66,8 @@ struct zb_reader
   size_t ledger_cap;            /* power of two */
   size_t ledger_head;
   size_t ledger_count;
-  uint64_t ledger_base;         /* ticket of the entry at ledger_head */
+  uint64_t ledger_base;         /* ticket of the entry at ledger_head; a
+                                 * zeroed zb_frame (ticket 0) is never valid */
   uint64_t outstanding;         /* ring bytes taken and not yet returned */
   uint64_t held;                /* frames not yet released */
   uint64_t frames, bytes;
@@ -76,7 +80,8 @@ struct zb_reader
 /* ------------------------------------------------------------- ledger */
 
 static int
-ledger_push (zb_reader * r, uint64_t bytes, int is_frame, uint64_t *ticket)
+ledger_push (zb_reader * r, uint64_t bytes, uint64_t offset, int is_frame,
+    uint64_t *ticket)
 {
   zb_ledger_entry *e;
 
@@ -96,6 +101,7 @@ ledger_push (zb_reader * r, uint64_t bytes, int is_frame, uint64_t *ticket)
   }
   e = &r->ledger[(r->ledger_head + r->ledger_count) & (r->ledger_cap - 1)];
   e->bytes = bytes;
+  e->offset = offset;
   e->released = !is_frame;
   e->is_frame = (uint8_t) is_frame;
   if (ticket)
@@ -170,6 +176,12 @@ take_lock_file (const char *name, unsigned int mode, int *out_fd)
       int err = errno;
 
       close (fd);
+      /* A writer may hold it for a moment while removing a dead reader's
+       * objects; a live reader holds it for good. */
+      if (err == EWOULDBLOCK && attempt < 7) {
+        zb_sleep_ms (20);
+        continue;
+      }
       if (err == EWOULDBLOCK)
         return zb_fail (ZB_EEXIST, "%s: lock file %s is held by a live reader",
             name, path);
@@ -272,6 +284,7 @@ zb_reader_create (zb_reader ** out, const char *name,
   r->P = P;
   r->M = M;
   r->expected_seq = 1;
+  r->ledger_base = 1;
   r->sem_w = r->sem_r = SEM_FAILED;
   pthread_mutex_init (&r->lock, NULL);
 
@@ -459,10 +472,11 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
           (unsigned long long) h.sequence_number, (unsigned long long) pos);
   }
   r->writer_ended = 0;
+  r->writer_seen = 1;
 
   pthread_mutex_lock (&r->lock);
-  if ((skip && ledger_push (r, skip, 0, NULL) != ZB_OK)
-      || ledger_push (r, T, 1, &ticket) != ZB_OK) {
+  if ((skip && ledger_push (r, skip, 0, 0, NULL) != ZB_OK)
+      || ledger_push (r, T, pos + ZB_FRAME_HEADER_SIZE, 1, &ticket) != ZB_OK) {
     pthread_mutex_unlock (&r->lock);
     return ZB_ENOMEM;
   }
@@ -495,8 +509,10 @@ note_writer (zb_reader * r, uint64_t wpid)
     return;
   r->writer_seen = 1;
   if (wpid != r->writer_pid) {
+    /* Probe at once: a writer of ours seen holding its lock is dead as soon
+     * as the lock is gone, even while its pid lingers as a zombie. */
     r->writer_pid = wpid;
-    r->writer_had_lock = 0;
+    r->writer_had_lock = zb_ofd_probe (r->shm_fd, ZB_LOCK_BYTE_WRITER) == 1;
   }
 }
 
@@ -601,17 +617,25 @@ zb_reader_acquire (zb_reader * r, zb_frame * f, int timeout_ms)
     }
     if (wpid == 0 && r->writer_ended)
       return zb_fail (ZB_EOS, "%s: writer closed, all frames read", r->name);
-    /* Probe only after a quiet slice: a busy stream costs no syscalls. */
-    if (wpid != 0 && idle
-        && !zb_peer_alive (r->shm_fd, ZB_LOCK_BYTE_WRITER,
-            &r->oieb->writer_pid, wpid, &r->writer_had_lock)) {
-      /* Anything it finished before dying is still ours to read. */
-      rc = take_frame (r, f, &unread);
-      if (rc != ZB_ETIMEDOUT)
-        return rc;
-      r->writer_ended = 1;
+    if (wpid != 0 && wpid == r->dead_writer_pid)
       return zb_fail (ZB_EWRITERGONE, "%s: writer pid %llu died", r->name,
           (unsigned long long) wpid);
+    /* Probe only when starved, and at most once a slice: a busy stream
+     * costs no syscalls, a polling caller still learns of a death. */
+    if (wpid != 0 && (idle || zb_now_ms () - r->last_probe_ms
+            >= ZB_WAIT_SLICE_MS)) {
+      r->last_probe_ms = zb_now_ms ();
+      if (!zb_peer_alive (r->shm_fd, ZB_LOCK_BYTE_WRITER,
+              &r->oieb->writer_pid, wpid, &r->writer_had_lock)) {
+        /* Anything it finished before dying is still ours to read. */
+        rc = take_frame (r, f, &unread);
+        if (rc != ZB_ETIMEDOUT)
+          return rc;
+        r->writer_ended = 1;
+        r->dead_writer_pid = wpid;
+        return zb_fail (ZB_EWRITERGONE, "%s: writer pid %llu died", r->name,
+            (unsigned long long) wpid);
+      }
     }
     if (deadline >= 0 && zb_remaining (deadline) == 0)
       return zb_fail (ZB_ETIMEDOUT, "%s: no frame within %d ms", r->name,
@@ -655,7 +679,8 @@ zb_reader_release (zb_reader * r, const zb_frame * f)
         r->name, (unsigned long long) f->sequence);
   }
   e = &r->ledger[(r->ledger_head + idx) & (r->ledger_cap - 1)];
-  if (e->released || !e->is_frame) {
+  if (e->released || !e->is_frame
+      || (const uint8_t *) f->data != r->ring + e->offset) {
     pthread_mutex_unlock (&r->lock);
     return zb_fail (ZB_EINVAL, "%s: frame %llu was already released",
         r->name, (unsigned long long) f->sequence);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -278,9 +279,47 @@ zb_writer_max_frame_size (const zb_writer * w)
   return (size_t) (t - ZB_FRAME_HEADER_SIZE);
 }
 
-static int
-reader_gone (zb_writer * w, const char *why)
+/* A reader that died cannot remove its objects; as the survivor we do,
+ * holding its lock file so that a new reader cannot be starting meanwhile,
+ * and only while the name still means the object we mapped. */
+static void
+remove_dead_reader (zb_writer * w)
 {
+  char path[ZB_NAME_MAX + 64], sem[ZB_NAME_MAX + 16];
+  struct stat mine, now;
+  int lfd, fd, same = 0;
+
+  zb_lock_path (path, sizeof path, w->name);
+  lfd = open (path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (lfd >= 0 && flock (lfd, LOCK_EX | LOCK_NB) < 0) {
+    close (lfd);
+    return;
+  }
+  fd = shm_open (w->name, O_RDONLY | O_CLOEXEC, 0);
+  if (fd >= 0) {
+    same = fstat (fd, &now) == 0 && fstat (w->shm_fd, &mine) == 0
+        && now.st_ino == mine.st_ino && now.st_dev == mine.st_dev
+        && zb_ofd_probe (fd, ZB_LOCK_BYTE_READER) == 0;
+    close (fd);
+  }
+  if (same) {
+    shm_unlink (w->name);
+    zb_sem_name (sem, sizeof sem, 'w', w->name);
+    sem_unlink (sem);
+    zb_sem_name (sem, sizeof sem, 'r', w->name);
+    sem_unlink (sem);
+    if (lfd >= 0)
+      unlink (path);
+  }
+  if (lfd >= 0)
+    close (lfd);
+}
+
+static int
+reader_gone (zb_writer * w, int died, const char *why)
+{
+  if (died && !w->gone)
+    remove_dead_reader (w);
   w->gone = 1;
   return zb_fail (ZB_EREADERGONE, "%s: %s", w->name, why);
 }
@@ -293,13 +332,14 @@ check_reader (zb_writer * w, int force_probe)
   int64_t now;
 
   if (rpid != w->reader_pid)
-    return reader_gone (w, rpid ? "the reader changed" : "the reader closed");
+    return reader_gone (w, 0, rpid ? "the reader changed" :
+        "the reader closed");
   now = zb_now_ms ();
   if (force_probe || now - w->last_probe_ms >= ZB_PROBE_INTERVAL_MS) {
     w->last_probe_ms = now;
     if (!zb_peer_alive (w->shm_fd, ZB_LOCK_BYTE_READER, &w->oieb->reader_pid,
             rpid, &w->reader_had_lock))
-      return reader_gone (w, "the reader died");
+      return reader_gone (w, 1, "the reader died");
   }
   return ZB_OK;
 }
