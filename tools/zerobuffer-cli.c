@@ -1,0 +1,1291 @@
+/* zerobuffer — inspect, read and write ZeroBuffer v1 buffers from a shell.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * For people debugging pipelines and for the multi-process tests.  Output is
+ * meant to be grepped: "ready: NAME" as soon as a reader's buffer exists,
+ * "connected: NAME ..." once a writer is attached, exactly one "summary: ..."
+ * line at the end of read and write, and exactly one reason line on stderr
+ * when a command fails.
+ *
+ *   zerobuffer read cam1 --payload-size 16M --metadata-size 4K
+ *   zerobuffer write cam1 --frames 100 --size 1M --pattern sequential
+ *   zerobuffer info cam1
+ *
+ * Only libzerobuffer and libc are used, so the tool also works where
+ * GStreamer is not installed.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zerobuffer/zerobuffer.h>
+
+/* Longest single blocking library call.  Signals only set a flag (nothing
+ * else is async-signal-safe), so every wait is cut into slices this long and
+ * the flag is checked in between. */
+#define SLICE_MS 100
+#define DEFAULT_CONNECT_MS 5000
+
+/* Exit statuses besides 0 and 128 + signal. */
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* Returned by our wait loops (never by the library, whose codes are <= 0)
+ * when SIGINT or SIGTERM arrived. */
+#define CLI_SIGNALLED 1
+
+enum
+{
+  PATTERN_NONE = 0,
+  PATTERN_SEQUENTIAL = 1,
+};
+
+static volatile sig_atomic_t got_signal;
+static const char *command = "zerobuffer";
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+
+static void
+on_signal (int sig)
+{
+  got_signal = sig;
+}
+
+static void
+install_signal_handlers (void)
+{
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  /* No SA_RESTART: a pending sleep or wait returns early with EINTR. */
+  sa.sa_flags = 0;
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  /* A closed stdout (| head) must not kill us before we clean up. */
+  signal (SIGPIPE, SIG_IGN);
+}
+
+static int64_t
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* -1 means no deadline. */
+static int64_t
+deadline_after (int timeout_ms)
+{
+  if (timeout_ms < 0)
+    return -1;
+  return now_ns () + (int64_t) timeout_ms * 1000000;
+}
+
+/* Length of the next blocking slice in ms, or -1 once the deadline passed. */
+static int
+next_slice_ms (int64_t deadline)
+{
+  int64_t left;
+  int64_t ms;
+
+  if (deadline < 0)
+    return SLICE_MS;
+  left = deadline - now_ns ();
+  if (left <= 0)
+    return -1;
+  ms = (left + 999999) / 1000000;
+  return ms < SLICE_MS ? (int) ms : SLICE_MS;
+}
+
+/* The one reason line on stderr.  The library detail is copied by the
+ * caller right after the failing call, since later calls may replace it. */
+static void
+report_status (const char *name, const char *what, int status,
+    const char *detail)
+{
+  fprintf (stderr, "%s: %s: %s: %s (%s)%s%s\n", command, name, what,
+      zb_strerror (status), zb_status_name (status),
+      detail && detail[0] ? ": " : "", detail ? detail : "");
+}
+
+static void report_reason (const char *name, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+report_reason (const char *name, const char *fmt, ...)
+{
+  va_list ap;
+
+  fprintf (stderr, "%s: %s: ", command, name);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fputc ('\n', stderr);
+}
+
+static void usage_error (const char *fmt, ...)
+    __attribute__ ((format (printf, 1, 2)));
+
+static void
+usage_error (const char *fmt, ...)
+{
+  va_list ap;
+
+  fprintf (stderr, "%s: ", command);
+  va_start (ap, fmt);
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fprintf (stderr, " (try 'zerobuffer --help')\n");
+}
+
+static int
+parse_size_arg (const char *opt, const char *text, uint64_t * out)
+{
+  if (zb_parse_size (text, out) != 0) {
+    usage_error ("--%s: '%s' is not a size (e.g. 4096, 64K, 16M)", opt, text);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+parse_count_arg (const char *opt, const char *text, uint64_t * out)
+{
+  char *end;
+  unsigned long long v;
+
+  errno = 0;
+  v = strtoull (text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-') {
+    usage_error ("--%s: '%s' is not a count", opt, text);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Seconds, fractional allowed, into ms (rounded up so 0.0001 is not 0). */
+static int
+parse_seconds_arg (const char *opt, const char *text, int *out_ms)
+{
+  char *end;
+  double s;
+
+  errno = 0;
+  s = strtod (text, &end);
+  if (errno || end == text || *end || !(s >= 0) || s > 2000000) {
+    usage_error ("--%s: '%s' is not a number of seconds", opt, text);
+    return -1;
+  }
+  *out_ms = (int) (s * 1000.0 + 0.999);
+  if (*out_ms < 1)
+    *out_ms = 1;
+  return 0;
+}
+
+/* "1,7,13" or "64K,1M" into a new array. */
+static int
+parse_size_list (const char *text, uint64_t ** out, size_t *n_out)
+{
+  char *copy, *tok, *save = NULL;
+  uint64_t *v = NULL;
+  size_t n = 0;
+
+  copy = strdup (text);
+  if (!copy)
+    return -1;
+  for (tok = strtok_r (copy, ",", &save); tok;
+      tok = strtok_r (NULL, ",", &save)) {
+    uint64_t *nv = realloc (v, (n + 1) * sizeof *v);
+    if (!nv)
+      goto fail;
+    v = nv;
+    if (zb_parse_size (tok, &v[n]) != 0 || v[n] == 0) {
+      usage_error ("--sizes: '%s' is not a size > 0", tok);
+      goto fail;
+    }
+    n++;
+  }
+  if (n == 0) {
+    usage_error ("--sizes: empty list");
+    goto fail;
+  }
+  free (copy);
+  *out = v;
+  *n_out = n;
+  return 0;
+
+fail:
+  free (copy);
+  free (v);
+  return -1;
+}
+
+static int
+parse_pattern_arg (const char *text, int *out)
+{
+  if (strcmp (text, "sequential") == 0)
+    *out = PATTERN_SEQUENTIAL;
+  else if (strcmp (text, "none") == 0)
+    *out = PATTERN_NONE;
+  else {
+    usage_error ("unknown pattern '%s' (known: sequential, none)", text);
+    return -1;
+  }
+  return 0;
+}
+
+static int
+exit_for_signal (void)
+{
+  return 128 + (int) got_signal;
+}
+
+static const char *
+signal_name (int sig)
+{
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
+}
+
+static double
+rate_per_s (uint64_t n, int64_t ns)
+{
+  return ns > 0 ? (double) n * 1e9 / (double) ns : 0.0;
+}
+
+/* The "sequential" pattern: byte j of frame i is (i + j) mod 256.  With a
+ * table holding two periods, frame i starting at byte j0 (a multiple of 256)
+ * is table + (i & 255), so checks are memcmp in 256-byte chunks. */
+static uint8_t seq_table[512];
+
+static void
+init_seq_table (void)
+{
+  for (size_t k = 0; k < sizeof seq_table; k++)
+    seq_table[k] = (uint8_t) k;
+}
+
+/* Returns -1 if the frame matches, else the offset of the first bad byte. */
+static int64_t
+check_sequential (const uint8_t * data, size_t size, uint64_t index)
+{
+  const uint8_t *want = seq_table + (index & 255);
+
+  for (size_t j0 = 0; j0 < size; j0 += 256) {
+    size_t n = size - j0 < 256 ? size - j0 : 256;
+    if (memcmp (data + j0, want, n) != 0) {
+      for (size_t k = 0; k < n; k++)
+        if (data[j0 + k] != want[k])
+          return (int64_t) (j0 + k);
+    }
+  }
+  return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* info                                                                 */
+
+static const char *
+peer_state_name (zb_peer_state s)
+{
+  switch (s) {
+    case ZB_PEER_NONE:
+      return "none";
+    case ZB_PEER_ALIVE:
+      return "alive";
+    case ZB_PEER_DEAD:
+      return "dead";
+  }
+  return "unknown";
+}
+
+static int
+cmd_info (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}
+  };
+  const char *name;
+  zb_info info;
+  int c, rc;
+
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+      case 'h':
+        printf ("usage: zerobuffer info NAME\n");
+        return 0;
+      default:
+        return EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) {
+    usage_error ("info needs exactly one buffer NAME");
+    return EXIT_USAGE;
+  }
+  name = argv[optind];
+
+  rc = zb_inspect (name, &info);
+  if (rc != 0) {
+    report_status (name, "cannot inspect", rc, zb_last_error ());
+    return EXIT_FAIL;
+  }
+
+  printf ("name: %s\n", name);
+  printf ("oieb_size: %" PRIu32 "\n", info.oieb_size);
+  printf ("version: %u.%u.%u\n", info.version[0], info.version[1],
+      info.version[2]);
+  printf ("mapping_size: %" PRIu64 "\n", info.mapping_size);
+  printf ("metadata_size: %" PRIu64 "\n", info.metadata_size);
+  printf ("metadata_free_bytes: %" PRIu64 "\n", info.metadata_free_bytes);
+  printf ("metadata_written_bytes: %" PRIu64 "\n", info.metadata_written_bytes);
+  printf ("payload_size: %" PRIu64 "\n", info.payload_size);
+  printf ("payload_free_bytes: %" PRIu64 "\n", info.payload_free_bytes);
+  printf ("payload_write_pos: %" PRIu64 "\n", info.payload_write_pos);
+  printf ("payload_read_pos: %" PRIu64 "\n", info.payload_read_pos);
+  printf ("payload_written_count: %" PRIu64 "\n", info.payload_written_count);
+  printf ("payload_read_count: %" PRIu64 "\n", info.payload_read_count);
+  printf ("reader_pid: %" PRIu64 " (%s)\n", info.reader_pid,
+      peer_state_name (info.reader_state));
+  printf ("writer_pid: %" PRIu64 " (%s)\n", info.writer_pid,
+      peer_state_name (info.writer_state));
+
+  /* Free bytes above the ring size can only come from a broken peer. */
+  if (info.payload_size == 0 || info.payload_free_bytes > info.payload_size) {
+    printf ("utilization: invalid (free %" PRIu64 " of %" PRIu64 ")\n",
+        info.payload_free_bytes, info.payload_size);
+    printf ("health: corrupt\n");
+  } else {
+    double util = (double) (info.payload_size - info.payload_free_bytes)
+        * 100.0 / (double) info.payload_size;
+    const char *health = util < 80.0 ? "healthy"
+        : util <= 95.0 ? "degraded" : "critical";
+    printf ("utilization: %.1f%%\n", util);
+    printf ("health: %s\n", health);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* read                                                                 */
+
+typedef struct
+{
+  const char *name;
+  uint64_t payload_size, metadata_size;
+  uint64_t frames_wanted;       /* 0: until end of stream */
+  int timeout_ms;               /* -1: forever */
+  int verify;
+  uint64_t hold;                /* 0: release each frame at once */
+  unsigned int mode;
+  uint64_t *sizes;              /* expected sizes, cycled; NULL: any */
+  size_t n_sizes;
+  uint64_t seed;
+  int stall;                    /* stop reading after stall_after frames */
+  uint64_t stall_after;
+} read_options;
+
+typedef struct
+{
+  zb_frame frame;
+  uint64_t index;
+} held_frame;
+
+typedef struct
+{
+  const read_options *opt;
+  zb_reader *r;
+  held_frame *held;
+  uint64_t n_held;
+  uint64_t rng;
+
+  uint64_t frames, bytes, errors, out_of_order;
+  int metadata_printed;
+
+  /* First failure, reported as the single stderr line. */
+  char reason[512];
+} reader_state;
+
+static void reader_fail (reader_state * st, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+reader_fail (reader_state * st, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (st->reason[0])
+    return;
+  va_start (ap, fmt);
+  vsnprintf (st->reason, sizeof st->reason, fmt, ap);
+  va_end (ap);
+}
+
+static void
+reader_fail_status (reader_state * st, const char *what, int status)
+{
+  const char *detail = zb_last_error ();
+
+  reader_fail (st, "%s: %s (%s)%s%s", what, zb_strerror (status),
+      zb_status_name (status), detail[0] ? ": " : "", detail);
+}
+
+static uint64_t
+xorshift64 (uint64_t * s)
+{
+  uint64_t x = *s;
+
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *s = x;
+}
+
+static void
+print_escaped (const uint8_t * p, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] == '\\')
+      fputs ("\\\\", stdout);
+    else if (p[i] >= 0x20 && p[i] < 0x7f)
+      putchar (p[i]);
+    else
+      printf ("\\x%02x", p[i]);
+  }
+}
+
+/* Print "metadata: ..." once.  With final set, "none" is printed when
+ * nothing is there; otherwise a missing block is retried later, since a
+ * writer may attach first and write its metadata just after. */
+static void
+reader_print_metadata (reader_state * st, int final)
+{
+  const void *data;
+  size_t size;
+  int rc;
+
+  if (st->metadata_printed)
+    return;
+  rc = zb_reader_get_metadata (st->r, &data, &size);
+  if (rc == 0) {
+    fputs ("metadata: ", stdout);
+    print_escaped (data, size);
+    putchar ('\n');
+  } else if (rc == ZB_ENOMETA) {
+    if (!final)
+      return;
+    puts ("metadata: none");
+  } else {
+    reader_fail_status (st, "cannot read metadata", rc);
+    st->errors++;
+  }
+  st->metadata_printed = 1;
+  fflush (stdout);
+}
+
+static void
+reader_verify (reader_state * st, const zb_frame * f, uint64_t index,
+    const char *when)
+{
+  int64_t bad;
+
+  if (st->opt->n_sizes) {
+    uint64_t want = st->opt->sizes[index % st->opt->n_sizes];
+    if (f->size != want) {
+      st->errors++;
+      reader_fail (st, "frame %" PRIu64 " has %zu bytes, expected %" PRIu64,
+          index, f->size, want);
+      return;
+    }
+  }
+  if (!st->opt->verify)
+    return;
+  bad = check_sequential (f->data, f->size, index);
+  if (bad >= 0) {
+    st->errors++;
+    reader_fail (st, "frame %" PRIu64 " (sequence %" PRIu64 ", %zu bytes) "
+        "is corrupt %s: byte %" PRId64 " is 0x%02x, expected 0x%02x",
+        index, f->sequence, f->size, when, bad,
+        ((const uint8_t *) f->data)[bad],
+        (unsigned) ((index + (uint64_t) bad) & 255));
+  }
+}
+
+/* Give back held[pos].  Held frames are checked again first: the library
+ * promises the writer never overwrites a frame that is still held, and out
+ * of order releases are exactly where that could break. */
+static void
+reader_release_at (reader_state * st, uint64_t pos)
+{
+  held_frame h = st->held[pos];
+  uint64_t oldest = h.index;
+  int rc;
+
+  for (uint64_t k = 0; k < st->n_held; k++)
+    if (st->held[k].index < oldest)
+      oldest = st->held[k].index;
+  if (oldest != h.index)
+    st->out_of_order++;
+
+  reader_verify (st, &h.frame, h.index, "when released");
+  rc = zb_reader_release (st->r, &h.frame);
+  if (rc != 0) {
+    st->errors++;
+    reader_fail_status (st, "release failed", rc);
+  }
+  st->held[pos] = st->held[st->n_held - 1];
+  st->n_held--;
+}
+
+static void
+reader_release_random (reader_state * st)
+{
+  if (st->n_held)
+    reader_release_at (st, xorshift64 (&st->rng) % st->n_held);
+}
+
+/* One frame, honouring the per-frame timeout and signals.  While frames are
+ * held, an empty ring makes us give one back instead of waiting: the writer
+ * may be blocked on exactly that space. */
+static int
+reader_next (reader_state * st, zb_frame * f)
+{
+  int64_t deadline = deadline_after (st->opt->timeout_ms);
+
+  for (;;) {
+    int slice, rc;
+
+    if (got_signal)
+      return CLI_SIGNALLED;
+    slice = next_slice_ms (deadline);
+    if (slice < 0)
+      return ZB_ETIMEDOUT;
+    if (st->n_held) {
+      rc = zb_reader_acquire (st->r, f, 0);
+      if (rc == ZB_ETIMEDOUT) {
+        reader_release_random (st);
+        continue;
+      }
+    } else {
+      rc = zb_reader_acquire (st->r, f, slice);
+    }
+    if (rc != ZB_ETIMEDOUT)
+      return rc;
+  }
+}
+
+/* Keep the buffer (and any held frames) without reading until a signal. */
+static void
+reader_stall (reader_state * st)
+{
+  printf ("stalled: %s after %" PRIu64 " frames\n", st->opt->name, st->frames);
+  fflush (stdout);
+  while (!got_signal) {
+    struct timespec ts = { 0, SLICE_MS * 1000000L };
+    nanosleep (&ts, NULL);
+  }
+}
+
+static int
+reader_wait_writer (reader_state * st)
+{
+  int64_t deadline = deadline_after (st->opt->timeout_ms);
+
+  for (;;) {
+    int slice, rc;
+
+    if (got_signal)
+      return CLI_SIGNALLED;
+    slice = next_slice_ms (deadline);
+    if (slice < 0)
+      return ZB_ETIMEDOUT;
+    rc = zb_reader_wait_writer (st->r, slice);
+    if (rc != ZB_ETIMEDOUT)
+      return rc;
+  }
+}
+
+static void
+usage_read (FILE * out)
+{
+  fprintf (out,
+      "usage: zerobuffer read NAME --payload-size N [options]\n"
+      "  Create buffer NAME, wait for a writer, read frames until end of\n"
+      "  stream (or --frames), print one summary line.\n"
+      "  --payload-size N     ring size (suffixes K, M, G)\n"
+      "  --metadata-size M    metadata block size (default 0)\n"
+      "  --frames K           stop after K frames; fewer is an error\n"
+      "  --timeout S          seconds to wait for the writer and for each\n"
+      "                       frame (fractions allowed; default forever)\n"
+      "  --verify sequential  check byte j of frame i is (i + j) mod 256\n"
+      "  --sizes b1,b2,...    check frame sizes cycle through this list\n"
+      "  --hold K             keep up to K frames, release them in random\n"
+      "                       order (checked again on release)\n"
+      "  --seed N             seed for --hold (default: pid)\n"
+      "  --stall-after N      stop reading after N frames and keep the\n"
+      "                       buffer until SIGINT/SIGTERM (a stuck consumer)\n"
+      "  --mode OCTAL         permissions of the buffer (default 0600)\n");
+}
+
+static int
+cmd_read (int argc, char **argv)
+{
+  enum
+  { OPT_PAYLOAD = 256, OPT_META, OPT_FRAMES, OPT_TIMEOUT, OPT_VERIFY,
+    OPT_HOLD, OPT_MODE, OPT_SIZES, OPT_SEED, OPT_STALL
+  };
+  static const struct option longopts[] = {
+    {"payload-size", required_argument, NULL, OPT_PAYLOAD},
+    {"metadata-size", required_argument, NULL, OPT_META},
+    {"frames", required_argument, NULL, OPT_FRAMES},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"verify", required_argument, NULL, OPT_VERIFY},
+    {"hold", required_argument, NULL, OPT_HOLD},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"sizes", required_argument, NULL, OPT_SIZES},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"stall-after", required_argument, NULL, OPT_STALL},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}
+  };
+  read_options opt = {.timeout_ms = -1 };
+  reader_state st;
+  zb_reader_options ropt;
+  const char *end_reason = "eos";
+  uint64_t first_sequence = 0;
+  int writer_seen = 0;
+  int64_t t_start, t_end;
+  int c, rc, status = 0, pattern;
+
+  opt.seed = (uint64_t) getpid () * 0x9e3779b97f4a7c15ull;
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+      case OPT_PAYLOAD:
+        if (parse_size_arg ("payload-size", optarg, &opt.payload_size))
+          return EXIT_USAGE;
+        break;
+      case OPT_META:
+        if (parse_size_arg ("metadata-size", optarg, &opt.metadata_size))
+          return EXIT_USAGE;
+        break;
+      case OPT_FRAMES:
+        if (parse_count_arg ("frames", optarg, &opt.frames_wanted))
+          return EXIT_USAGE;
+        break;
+      case OPT_TIMEOUT:
+        if (parse_seconds_arg ("timeout", optarg, &opt.timeout_ms))
+          return EXIT_USAGE;
+        break;
+      case OPT_VERIFY:
+        if (parse_pattern_arg (optarg, &pattern))
+          return EXIT_USAGE;
+        opt.verify = pattern == PATTERN_SEQUENTIAL;
+        break;
+      case OPT_HOLD:
+        if (parse_count_arg ("hold", optarg, &opt.hold))
+          return EXIT_USAGE;
+        if (opt.hold > 1000000) {
+          usage_error ("--hold: at most 1000000");
+          return EXIT_USAGE;
+        }
+        break;
+      case OPT_MODE:{
+        char *e;
+        unsigned long m;
+        errno = 0;
+        m = strtoul (optarg, &e, 8);
+        if (errno || e == optarg || *e || m > 07777) {
+          usage_error ("--mode: '%s' is not an octal mode", optarg);
+          return EXIT_USAGE;
+        }
+        opt.mode = (unsigned int) m;
+        break;
+      }
+      case OPT_SIZES:
+        free (opt.sizes);
+        if (parse_size_list (optarg, &opt.sizes, &opt.n_sizes))
+          return EXIT_USAGE;
+        break;
+      case OPT_SEED:
+        if (parse_count_arg ("seed", optarg, &opt.seed))
+          return EXIT_USAGE;
+        break;
+      case OPT_STALL:
+        if (parse_count_arg ("stall-after", optarg, &opt.stall_after))
+          return EXIT_USAGE;
+        opt.stall = 1;
+        break;
+      case 'h':
+        usage_read (stdout);
+        return 0;
+      default:
+        return EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) {
+    usage_error ("read needs exactly one buffer NAME");
+    return EXIT_USAGE;
+  }
+  opt.name = argv[optind];
+  if (opt.payload_size == 0) {
+    usage_error ("read needs --payload-size > 0");
+    return EXIT_USAGE;
+  }
+
+  memset (&st, 0, sizeof st);
+  st.opt = &opt;
+  st.rng = opt.seed ? opt.seed : 1;
+  if (opt.hold) {
+    st.held = calloc (opt.hold, sizeof *st.held);
+    if (!st.held) {
+      report_reason (opt.name, "out of memory");
+      return EXIT_FAIL;
+    }
+  }
+
+  install_signal_handlers ();
+
+  memset (&ropt, 0, sizeof ropt);
+  ropt.payload_size = opt.payload_size;
+  ropt.metadata_size = opt.metadata_size;
+  ropt.mode = opt.mode;
+  rc = zb_reader_create (&st.r, opt.name, &ropt);
+  if (rc != 0) {
+    report_status (opt.name, "cannot create buffer", rc, zb_last_error ());
+    free (st.held);
+    free (opt.sizes);
+    return EXIT_FAIL;
+  }
+  /* Scripts wait for this line instead of sleeping. */
+  printf ("ready: %s\n", opt.name);
+  fflush (stdout);
+
+  t_start = now_ns ();
+  rc = reader_wait_writer (&st);
+  if (rc == 0 || rc == ZB_EOS || rc == ZB_EWRITERGONE) {
+    /* A writer that came and went already is handled by acquire below. */
+    writer_seen = 1;
+    if (rc == 0) {
+      printf ("connected: %s\n", opt.name);
+      fflush (stdout);
+    }
+    reader_print_metadata (&st, 0);
+    t_start = now_ns ();
+
+    while (!st.reason[0]) {
+      zb_frame f;
+      uint64_t index;
+
+      if (opt.frames_wanted && st.frames == opt.frames_wanted) {
+        end_reason = "frames";
+        break;
+      }
+      if (opt.stall && st.frames == opt.stall_after) {
+        reader_stall (&st);
+        rc = CLI_SIGNALLED;
+        break;
+      }
+      if (opt.hold && st.n_held == opt.hold)
+        reader_release_random (&st);
+
+      rc = reader_next (&st, &f);
+      if (rc != 0)
+        break;
+
+      index = st.frames++;
+      st.bytes += f.size;
+      if (index == 0)
+        reader_print_metadata (&st, 1);
+      /* The library already insists on consecutive sequence numbers;
+       * checking here too catches a library that does not. */
+      if (index == 0)
+        first_sequence = f.sequence;
+      else if (opt.verify && f.sequence != first_sequence + index) {
+        st.errors++;
+        reader_fail (&st, "frame %" PRIu64 " has sequence %" PRIu64
+            ", expected %" PRIu64, index, f.sequence, first_sequence + index);
+      }
+      reader_verify (&st, &f, index, "when acquired");
+      if (opt.hold) {
+        st.held[st.n_held].frame = f;
+        st.held[st.n_held].index = index;
+        st.n_held++;
+      } else {
+        int rrc = zb_reader_release (st.r, &f);
+        if (rrc != 0) {
+          st.errors++;
+          reader_fail_status (&st, "release failed", rrc);
+        }
+      }
+    }
+  }
+  t_end = now_ns ();
+
+  /* Map the way the loop ended to a reason (if none was recorded yet). */
+  if (st.reason[0]) {
+    end_reason = "error";
+  } else if (rc == CLI_SIGNALLED) {
+    end_reason = "signal";
+    reader_fail (&st, "interrupted by %s", signal_name (got_signal));
+  } else if (strcmp (end_reason, "frames") == 0) {
+    /* got what we asked for */
+  } else {
+    switch (rc) {
+      case ZB_EOS:
+        end_reason = "eos";
+        if (opt.frames_wanted && st.frames < opt.frames_wanted)
+          reader_fail (&st, "end of stream after %" PRIu64 " of %" PRIu64
+              " frames", st.frames, opt.frames_wanted);
+        break;
+      case ZB_EWRITERGONE:
+        end_reason = "writer-gone";
+        reader_fail_status (&st, "writer gone", rc);
+        break;
+      case ZB_ETIMEDOUT:
+        end_reason = "timeout";
+        reader_fail (&st, "timed out after %.3f s waiting for %s",
+            opt.timeout_ms / 1000.0, writer_seen ? "a frame" : "the writer");
+        break;
+      case ZB_ECORRUPT:
+        end_reason = "corrupt";
+        reader_fail_status (&st, "corrupt buffer", rc);
+        break;
+      default:
+        end_reason = "error";
+        reader_fail_status (&st, "read failed", rc);
+        break;
+    }
+  }
+  if (!st.metadata_printed)
+    reader_print_metadata (&st, 1);
+
+  while (st.n_held)
+    reader_release_random (&st);
+
+  if (st.errors && !st.reason[0])
+    reader_fail (&st, "%" PRIu64 " errors", st.errors);
+  printf ("summary: frames=%" PRIu64 " bytes=%" PRIu64 " errors=%" PRIu64
+      " fps=%.1f out_of_order=%" PRIu64 " end=%s\n", st.frames, st.bytes,
+      st.errors, rate_per_s (st.frames, t_end - t_start), st.out_of_order,
+      end_reason);
+  fflush (stdout);
+
+  zb_reader_close (st.r);
+  free (st.held);
+  free (opt.sizes);
+
+  if (st.reason[0]) {
+    report_reason (opt.name, "%s", st.reason);
+    status = got_signal ? exit_for_signal () : EXIT_FAIL;
+  }
+  return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* write                                                                */
+
+typedef struct
+{
+  const char *name;
+  uint64_t frames;
+  uint64_t *sizes;
+  size_t n_sizes;
+  const char *metadata;
+  int pattern;
+  int timeout_ms;               /* -1: not given */
+  int zero_copy;
+  double rate;
+} write_options;
+
+/* Where the writer will put each frame, following the placement rule of
+ * docs/protocol.md: a frame never straddles the end, and a tail of 1..15
+ * bytes is never left behind (the writer wraps early with a marker).  The
+ * final position is compared with the ring's real write position, so the
+ * counts printed (how many wraps, how many of them avoided a short tail)
+ * are known to describe what really happened. */
+typedef struct
+{
+  uint64_t P, pos;
+  uint64_t wraps, marker_wraps, short_tail_wraps, exact_end_wraps;
+} ring_model;
+
+static void
+ring_model_place (ring_model * m, uint64_t total)
+{
+  uint64_t tail = m->P - m->pos;
+
+  if (tail >= total
+      && (tail == total || tail - total >= ZB_FRAME_HEADER_SIZE)) {
+    m->pos += total;
+    return;
+  }
+  m->wraps++;
+  if (tail >= ZB_FRAME_HEADER_SIZE)
+    m->marker_wraps++;
+  if (tail == 0)
+    m->exact_end_wraps++;
+  else if (tail >= total)
+    m->short_tail_wraps++;
+  m->pos = total;
+}
+
+static void
+usage_write (FILE * out)
+{
+  fprintf (out,
+      "usage: zerobuffer write NAME --frames K --size B [options]\n"
+      "  Connect to buffer NAME (made by a reader) and write K frames.\n"
+      "  --frames K           number of frames\n"
+      "  --size B             frame size (suffixes K, M, G)\n"
+      "  --sizes b1,b2,...    frame sizes, cycled (overrides --size)\n"
+      "  --metadata TEXT      write TEXT as the buffer's metadata first\n"
+      "  --pattern P          sequential: byte j of frame i is (i+j) mod 256;\n"
+      "                       none (default): zeros, or untouched with\n"
+      "                       --zero-copy\n"
+      "  --timeout S          seconds to wait for the reader (default 5) and\n"
+      "                       for space for each frame (default forever)\n"
+      "  --zero-copy          reserve/commit in place instead of copying\n"
+      "  --rate FPS           pace frames at FPS per second\n");
+}
+
+static int
+writer_wait (zb_writer * w, int64_t deadline, const write_options * opt,
+    const uint8_t * src, size_t size, void **slot)
+{
+  for (;;) {
+    int slice, rc;
+
+    if (got_signal)
+      return CLI_SIGNALLED;
+    slice = next_slice_ms (deadline);
+    if (slice < 0)
+      return ZB_ETIMEDOUT;
+    if (opt->zero_copy)
+      rc = zb_writer_reserve (w, size, slot, slice);
+    else
+      rc = zb_writer_write (w, src, size, slice);
+    if (rc != ZB_ETIMEDOUT)
+      return rc;
+  }
+}
+
+static int
+cmd_write (int argc, char **argv)
+{
+  enum
+  { OPT_FRAMES = 256, OPT_SIZE, OPT_SIZES, OPT_META, OPT_PATTERN,
+    OPT_TIMEOUT, OPT_ZC, OPT_RATE
+  };
+  static const struct option longopts[] = {
+    {"frames", required_argument, NULL, OPT_FRAMES},
+    {"size", required_argument, NULL, OPT_SIZE},
+    {"sizes", required_argument, NULL, OPT_SIZES},
+    {"metadata", required_argument, NULL, OPT_META},
+    {"pattern", required_argument, NULL, OPT_PATTERN},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"zero-copy", no_argument, NULL, OPT_ZC},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}
+  };
+  write_options opt = {.timeout_ms = -1 };
+  uint64_t size = 0, max_size = 0, frames = 0, bytes = 0;
+  int have_frames = 0;
+  zb_writer *w = NULL;
+  zb_writer_stats ws;
+  zb_info info;
+  ring_model model;
+  int model_valid = 0;
+  const char *model_state = "unknown";
+  uint8_t *src = NULL;
+  char reason[512] = "";
+  const char *end_reason = "done";
+  int64_t t_start, t_end, deadline, next_due = 0;
+  int c, rc, last_rc;
+  char last_detail[256] = "";
+
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+      case OPT_FRAMES:
+        if (parse_count_arg ("frames", optarg, &opt.frames))
+          return EXIT_USAGE;
+        have_frames = 1;
+        break;
+      case OPT_SIZE:
+        if (parse_size_arg ("size", optarg, &size))
+          return EXIT_USAGE;
+        break;
+      case OPT_SIZES:
+        free (opt.sizes);
+        if (parse_size_list (optarg, &opt.sizes, &opt.n_sizes))
+          return EXIT_USAGE;
+        break;
+      case OPT_META:
+        opt.metadata = optarg;
+        break;
+      case OPT_PATTERN:
+        if (parse_pattern_arg (optarg, &opt.pattern))
+          return EXIT_USAGE;
+        break;
+      case OPT_TIMEOUT:
+        if (parse_seconds_arg ("timeout", optarg, &opt.timeout_ms))
+          return EXIT_USAGE;
+        break;
+      case OPT_ZC:
+        opt.zero_copy = 1;
+        break;
+      case OPT_RATE:{
+        char *e;
+        opt.rate = strtod (optarg, &e);
+        if (e == optarg || *e || !(opt.rate > 0)) {
+          usage_error ("--rate: '%s' is not a positive number", optarg);
+          return EXIT_USAGE;
+        }
+        break;
+      }
+      case 'h':
+        usage_write (stdout);
+        return 0;
+      default:
+        return EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) {
+    usage_error ("write needs exactly one buffer NAME");
+    return EXIT_USAGE;
+  }
+  opt.name = argv[optind];
+  if (!have_frames) {
+    usage_error ("write needs --frames");
+    return EXIT_USAGE;
+  }
+  if (!opt.sizes) {
+    if (size == 0) {
+      usage_error ("write needs --size > 0 or --sizes");
+      return EXIT_USAGE;
+    }
+    opt.sizes = malloc (sizeof *opt.sizes);
+    if (!opt.sizes)
+      return EXIT_FAIL;
+    opt.sizes[0] = size;
+    opt.n_sizes = 1;
+  }
+  for (size_t k = 0; k < opt.n_sizes; k++)
+    if (opt.sizes[k] > max_size)
+      max_size = opt.sizes[k];
+  if (max_size > SIZE_MAX - 512) {
+    usage_error ("frame size too large");
+    return EXIT_USAGE;
+  }
+
+  /* One source buffer serves every frame: frame i of the sequential
+   * pattern starts at offset i mod 256. */
+  src = calloc (1, max_size + 256);
+  if (!src) {
+    report_reason (opt.name, "cannot allocate %" PRIu64 " bytes", max_size);
+    free (opt.sizes);
+    return EXIT_FAIL;
+  }
+  if (opt.pattern == PATTERN_SEQUENTIAL)
+    for (uint64_t k = 0; k < max_size + 256; k++)
+      src[k] = (uint8_t) k;
+
+  install_signal_handlers ();
+
+  /* Connect in slices so a signal is seen; "not there yet" is retried until
+   * the deadline, anything else is final. */
+  deadline = deadline_after (opt.timeout_ms >= 0 ? opt.timeout_ms
+      : DEFAULT_CONNECT_MS);
+  last_rc = ZB_ETIMEDOUT;
+  for (;;) {
+    int slice;
+
+    if (got_signal) {
+      last_rc = CLI_SIGNALLED;
+      break;
+    }
+    slice = next_slice_ms (deadline);
+    if (slice < 0)
+      break;
+    rc = zb_writer_open (&w, opt.name, slice);
+    if (rc == 0) {
+      last_rc = 0;
+      break;
+    }
+    last_rc = rc;
+    snprintf (last_detail, sizeof last_detail, "%s", zb_last_error ());
+    if (rc != ZB_ENOTFOUND && rc != ZB_ENOREADER && rc != ZB_ETIMEDOUT)
+      break;
+  }
+  if (last_rc != 0) {
+    if (last_rc == CLI_SIGNALLED)
+      report_reason (opt.name, "interrupted by %s while connecting",
+          signal_name (got_signal));
+    else
+      report_status (opt.name, "cannot connect", last_rc, last_detail);
+    free (src);
+    free (opt.sizes);
+    return last_rc == CLI_SIGNALLED ? exit_for_signal () : EXIT_FAIL;
+  }
+
+  memset (&model, 0, sizeof model);
+  if (zb_inspect (opt.name, &info) == 0) {
+    model.P = info.payload_size;
+    model.pos = info.payload_write_pos;
+    model_valid = model.P > 0 && model.pos <= model.P;
+  }
+  printf ("connected: %s payload_size=%" PRIu64 " max_frame=%zu\n",
+      opt.name, model.P, zb_writer_max_frame_size (w));
+  fflush (stdout);
+
+  if (opt.metadata) {
+    rc = zb_writer_set_metadata (w, opt.metadata, strlen (opt.metadata));
+    if (rc != 0) {
+      const char *d = zb_last_error ();
+      snprintf (reason, sizeof reason, "cannot write metadata: %s (%s)%s%s",
+          zb_strerror (rc), zb_status_name (rc), d[0] ? ": " : "", d);
+    }
+  }
+
+  t_start = now_ns ();
+  next_due = t_start;
+  for (uint64_t i = 0; i < opt.frames && !reason[0]; i++) {
+    uint64_t fsize = opt.sizes[i % opt.n_sizes];
+    const uint8_t *data = src + (opt.pattern == PATTERN_SEQUENTIAL
+        ? (i & 255) : 0);
+    void *slot = NULL;
+
+    if (opt.rate > 0) {
+      struct timespec ts;
+      while (!got_signal && now_ns () < next_due) {
+        ts.tv_sec = next_due / 1000000000;
+        ts.tv_nsec = next_due % 1000000000;
+        clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+      }
+      next_due += (int64_t) (1e9 / opt.rate);
+    }
+
+    rc = writer_wait (w, deadline_after (opt.timeout_ms), &opt, data,
+        (size_t) fsize, &slot);
+    if (rc == 0 && opt.zero_copy) {
+      if (opt.pattern == PATTERN_SEQUENTIAL)
+        memcpy (slot, data, fsize);
+      rc = zb_writer_commit (w, (size_t) fsize);
+    }
+    if (rc == CLI_SIGNALLED) {
+      end_reason = "signal";
+      snprintf (reason, sizeof reason, "interrupted by %s after %" PRIu64
+          " frames", signal_name (got_signal), frames);
+      break;
+    }
+    if (rc != 0) {
+      const char *d = zb_last_error ();
+      const char *what = rc == ZB_EREADERGONE ? "reader gone"
+          : rc == ZB_ETIMEDOUT ? "timed out waiting for space" : "write failed";
+      end_reason = rc == ZB_EREADERGONE ? "reader-gone" : "error";
+      snprintf (reason, sizeof reason, "%s at frame %" PRIu64 " (%" PRIu64
+          " bytes): %s (%s)%s%s", what, i, fsize, zb_strerror (rc),
+          zb_status_name (rc), d[0] ? ": " : "", d);
+      break;
+    }
+    frames++;
+    bytes += fsize;
+    ring_model_place (&model, ZB_FRAME_HEADER_SIZE + fsize);
+  }
+  t_end = now_ns ();
+
+  zb_writer_get_stats (w, &ws);
+  /* Check the model against the real ring before detaching (the reader may
+   * remove the buffer as soon as it sees end of stream). */
+  if (model_valid) {
+    if (zb_inspect (opt.name, &info) == 0)
+      model_state = info.payload_write_pos == model.pos ? "ok" : "mismatch";
+  }
+  zb_writer_close (w);
+
+  if (reason[0] && strcmp (end_reason, "done") == 0)
+    end_reason = "error";
+  printf ("summary: frames=%" PRIu64 " bytes=%" PRIu64 " errors=%d"
+      " fps=%.1f wraps=%" PRIu64 " model_wraps=%" PRIu64 " short_tails=%"
+      PRIu64 " exact_ends=%" PRIu64 " model=%s end=%s\n", frames, bytes,
+      reason[0] ? 1 : 0, rate_per_s (frames, t_end - t_start), ws.wraps,
+      model.wraps, model.short_tail_wraps, model.exact_end_wraps,
+      model_state, end_reason);
+  fflush (stdout);
+
+  free (src);
+  free (opt.sizes);
+  if (reason[0]) {
+    report_reason (opt.name, "%s", reason);
+    return got_signal ? exit_for_signal () : EXIT_FAIL;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+usage (FILE * out)
+{
+  fprintf (out,
+      "usage: zerobuffer COMMAND NAME [options]\n"
+      "\n"
+      "Commands:\n"
+      "  info NAME     print a buffer's header, peers, utilization, health\n"
+      "  read NAME     create buffer NAME and read frames from a writer\n"
+      "  write NAME    connect to buffer NAME and write frames\n"
+      "\n"
+      "'zerobuffer COMMAND --help' lists a command's options.  Sizes take\n"
+      "suffixes K, M, G (binary).  Exit status 0 means every frame arrived\n"
+      "and verified; otherwise one line on stderr says why.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *cmd;
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  init_seq_table ();
+  if (argc < 2) {
+    usage (stderr);
+    return EXIT_USAGE;
+  }
+  cmd = argv[1];
+  if (strcmp (cmd, "--help") == 0 || strcmp (cmd, "-h") == 0
+      || strcmp (cmd, "help") == 0) {
+    usage (stdout);
+    return 0;
+  }
+  /* getopt_long sees "read NAME ..." as its own argv. */
+  if (strcmp (cmd, "info") == 0) {
+    command = "zerobuffer info";
+    return cmd_info (argc - 1, argv + 1);
+  }
+  if (strcmp (cmd, "read") == 0) {
+    command = "zerobuffer read";
+    return cmd_read (argc - 1, argv + 1);
+  }
+  if (strcmp (cmd, "write") == 0) {
+    command = "zerobuffer write";
+    return cmd_write (argc - 1, argv + 1);
+  }
+  usage_error ("unknown command '%s'", cmd);
+  return EXIT_USAGE;
+}
