@@ -1,0 +1,1114 @@
+/* GStreamer zerosrc: read frames from a ZeroBuffer v1 shared-memory ring.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ */
+
+/**
+ * SECTION:element-zerosrc
+ * @title: zerosrc
+ * @see_also: zerosink
+ *
+ * zerosrc is the *reader* of a ZeroBuffer v1 buffer: it creates the
+ * shared-memory ring called #GstZeroSrc:buffer-name (the element's own name
+ * when unset) at start and removes it at stop.  Any ZeroBuffer writer (the
+ * zerosink element, the zerobuffer library, or the C++, C# and Python
+ * implementations) can then connect and send frames; each frame becomes one
+ * buffer.  A clean writer close ends the stream with EOS.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 zerosrc buffer-name=cam1 ! videoconvert ! autovideosink
+ * gst-launch-1.0 videotestsrc ! video/x-raw,format=I420,width=1280,height=720 ! zerosink buffer-name=cam1
+ * ]|
+ * Start the reader (zerosrc) first or second: a writer waits for the buffer
+ * to appear.
+ *
+ * ## Caps
+ *
+ * The writer describes the frames in the buffer's metadata block, either as
+ * the JSON the rocket-welder SDK uses (`{"type":"gstreamer-sink",
+ * "caps":"video/x-raw,..."}`) or as a bare caps string.  zerosrc waits for the
+ * writer to attach and sets its source caps from that metadata, so
+ * `zerosrc ! videoconvert` negotiates without a capsfilter.  A writer that
+ * attaches without metadata may still write it before its first frame.  When
+ * the first frame arrives and there is still no metadata, zerosrc uses fixed
+ * caps from downstream if there are any (e.g. a capsfilter right after it),
+ * and otherwise sends `application/octet-stream` and posts a warning.  Setting
+ * #GstZeroSrc:caps overrides all of this.  Metadata that cannot be parsed as
+ * caps is a STREAM/FORMAT error.
+ *
+ * ## Zero-copy and copy-threshold
+ *
+ * Each buffer wraps its frame in the ring read-only, without copying; the
+ * frame goes back to the writer when the last reference to the buffer is
+ * dropped, from any thread and in any order (even after the element stopped).
+ * While a frame is held the writer cannot reuse its space, and because space
+ * comes back in ring order, a held frame also keeps the space of every frame
+ * after it.  #GstZeroSrc:copy-threshold bounds how much ring memory is lent
+ * out: when the ring bytes not yet returned to the writer (this frame
+ * included) exceed that percentage of the payload size, new frames are
+ * copied into ordinary memory and given back at once (counted in
+ * #GstZeroSrc:frames-copied).  0 copies every frame, 100 never copies.
+ *
+ * Copying cannot give back the space behind a lent frame that is still
+ * held.  An element that keeps the oldest frames until it has more frames
+ * than the ring holds (an encoder with look-ahead, `queue
+ * min-threshold-buffers=N`, an application hoarding appsink samples) stalls
+ * the writer for any threshold above 0: use copy-threshold=0 for such
+ * pipelines, or a #GstZeroSrc:payload-size that holds that many frames.
+ *
+ * ## Timestamps
+ *
+ * ZeroBuffer v1 frames carry no timestamps.  With #GstBaseSrc:do-timestamp
+ * the base class stamps each buffer with the running time at which it was
+ * received, as for other live sources (recommended with is-live=true).
+ * Otherwise, when the caps have a non-zero framerate, zerosrc stamps the
+ * n-th buffer with PTS n / framerate and a one-frame duration, counted from 0
+ * (from the running time of the first frame when live); without a framerate
+ * zerosrc sets none.  The buffer offset is the frame's sequence
+ * number minus one.
+ *
+ * ## Writer crash
+ *
+ * A writer that dies (crash, SIGKILL) is detected within about 100 ms.  By
+ * default that is a RESOURCE/READ error; with on-writer-crash=eos the frames
+ * already written are delivered and the stream ends with EOS and a warning.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/base/base.h>
+#include <zerobuffer/zerobuffer.h>
+
+#include "gstzerosrc.h"
+#include "gstzerometa.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_zero_src_debug);
+#define GST_CAT_DEFAULT gst_zero_src_debug
+
+#define DEFAULT_BUFFER_NAME NULL
+#define DEFAULT_PAYLOAD_SIZE "32M"
+#define DEFAULT_METADATA_SIZE "64K"
+#define DEFAULT_MODE 0600
+#define DEFAULT_WRITER_TIMEOUT -1
+#define DEFAULT_ON_WRITER_CRASH GST_ZERO_SRC_ON_WRITER_CRASH_ERROR
+#define DEFAULT_IS_LIVE FALSE
+#define DEFAULT_COPY_THRESHOLD 50
+
+/* Release contexts kept for reuse, so the steady state does not allocate
+ * one per frame; more than this many in flight fall back to g_new/g_free. */
+#define FRAME_CACHE_MAX 64
+
+enum
+{
+  PROP_0,
+  PROP_BUFFER_NAME,
+  PROP_PAYLOAD_SIZE,
+  PROP_METADATA_SIZE,
+  PROP_MODE,
+  PROP_CAPS,
+  PROP_WRITER_TIMEOUT,
+  PROP_ON_WRITER_CRASH,
+  PROP_IS_LIVE,
+  PROP_COPY_THRESHOLD,
+  PROP_FRAMES_RECEIVED,
+  PROP_BYTES_RECEIVED,
+  PROP_FRAMES_COPIED,
+  N_PROPERTIES
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS_ANY);
+
+typedef struct _GstZeroSrcFrame GstZeroSrcFrame;
+typedef struct _GstZeroSrcFramePool GstZeroSrcFramePool;
+
+/* A frame lent downstream; freed (or cached) when its memory dies. */
+struct _GstZeroSrcFrame
+{
+  GstZeroSrcFramePool *pool;
+  zb_reader *reader;
+  zb_frame frame;
+  GstZeroSrcFrame *next;
+};
+
+/* Shared by the element and every frame in flight: frames may be released
+ * after the element is gone, so the cache is refcounted on its own. */
+struct _GstZeroSrcFramePool
+{
+  gint refcount;
+  GMutex lock;
+  GstZeroSrcFrame *free;
+  guint n_free;
+};
+
+struct _GstZeroSrc
+{
+  GstPushSrc parent;
+
+  /* properties, GST_OBJECT_LOCK */
+  gchar *buffer_name;
+  gchar *payload_size_str;
+  guint64 payload_size;
+  gchar *metadata_size_str;
+  guint64 metadata_size;
+  guint mode;
+  GstCaps *caps;
+  gint writer_timeout;
+  GstZeroSrcOnWriterCrash on_writer_crash;
+  guint copy_threshold;
+  guint64 frames_received;
+  guint64 bytes_received;
+  guint64 frames_copied;
+  gboolean started;             /* READY-bound properties are frozen */
+
+  /* lock: the reader (unlock() comes from another thread) and the caps we
+   * settled on (caps queries come from any thread) */
+  GMutex lock;
+  zb_reader *reader;
+  GstCaps *out_caps;
+
+  /* streaming thread only, between start() and stop() */
+  gchar *name;
+  gboolean writer_attached;
+  guint64 n_frames;
+  gint fps_n, fps_d;
+  GstClockTime ts_base;
+
+  GstZeroSrcFramePool *pool;
+};
+
+GType
+gst_zero_src_on_writer_crash_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_ZERO_SRC_ON_WRITER_CRASH_ERROR,
+        "Post a RESOURCE/READ error", "error"},
+    {GST_ZERO_SRC_ON_WRITER_CRASH_EOS,
+        "Deliver what was written, then end the stream", "eos"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstZeroSrcOnWriterCrash", values);
+    g_once_init_leave (&type, t);
+  }
+  return (GType) type;
+}
+
+#define gst_zero_src_parent_class parent_class
+G_DEFINE_TYPE (GstZeroSrc, gst_zero_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE (zerosrc, "zerosrc", GST_RANK_NONE,
+    GST_TYPE_ZERO_SRC);
+GST_ELEMENT_REGISTER_DEFINE (zero_src, "zero-src", GST_RANK_NONE,
+    GST_TYPE_ZERO_SRC);
+
+static GstZeroSrcFramePool *gst_zero_src_frame_pool_new (void);
+static void gst_zero_src_frame_pool_unref (GstZeroSrcFramePool * pool);
+static void gst_zero_src_finalize (GObject * object);
+static void gst_zero_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_zero_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static GstCaps *gst_zero_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter);
+static gboolean gst_zero_src_negotiate (GstBaseSrc * bsrc);
+static gboolean gst_zero_src_is_seekable (GstBaseSrc * bsrc);
+static gboolean gst_zero_src_start (GstBaseSrc * bsrc);
+static gboolean gst_zero_src_stop (GstBaseSrc * bsrc);
+static GstFlowReturn gst_zero_src_create (GstPushSrc * psrc,
+    GstBuffer ** outbuf);
+static gboolean gst_zero_src_unlock (GstBaseSrc * bsrc);
+static gboolean gst_zero_src_unlock_stop (GstBaseSrc * bsrc);
+
+static void
+gst_zero_src_class_init (GstZeroSrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_zero_src_debug, "zerosrc", 0,
+      "ZeroBuffer shared-memory source");
+
+  gobject_class->finalize = gst_zero_src_finalize;
+  gobject_class->set_property = gst_zero_src_set_property;
+  gobject_class->get_property = gst_zero_src_get_property;
+
+  properties[PROP_BUFFER_NAME] =
+      g_param_spec_string ("buffer-name", "Buffer name",
+      "Name of the ZeroBuffer buffer to create (the element name when unset).",
+      DEFAULT_BUFFER_NAME,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  properties[PROP_PAYLOAD_SIZE] =
+      g_param_spec_string ("payload-size", "Payload size",
+      "Size of the frame ring, as bytes or with a K, M or G suffix.",
+      DEFAULT_PAYLOAD_SIZE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  properties[PROP_METADATA_SIZE] =
+      g_param_spec_string ("metadata-size", "Metadata size",
+      "Size of the metadata block, as bytes or with a K, M or G suffix.",
+      DEFAULT_METADATA_SIZE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  properties[PROP_MODE] =
+      g_param_spec_uint ("mode", "Mode",
+      "Permissions of the shared memory, semaphores and lock file (octal, "
+      "e.g. 0600 or 0666).",
+      0, 0777, DEFAULT_MODE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  properties[PROP_CAPS] =
+      g_param_spec_boxed ("caps", "Caps",
+      "Caps to use whatever the writer's metadata says (unset: use it).",
+      GST_TYPE_CAPS,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  properties[PROP_WRITER_TIMEOUT] =
+      g_param_spec_int ("writer-timeout", "Writer timeout",
+      "Milliseconds to wait for a writer to attach or for the next frame "
+      "before posting an error (-1 = forever).",
+      -1, G_MAXINT, DEFAULT_WRITER_TIMEOUT,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  properties[PROP_ON_WRITER_CRASH] =
+      g_param_spec_enum ("on-writer-crash", "On writer crash",
+      "What to do when the writer process dies.",
+      GST_TYPE_ZERO_SRC_ON_WRITER_CRASH, DEFAULT_ON_WRITER_CRASH,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  properties[PROP_IS_LIVE] =
+      g_param_spec_boolean ("is-live", "Is live",
+      "Act as a live source (frames are only read in PLAYING).",
+      DEFAULT_IS_LIVE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  properties[PROP_COPY_THRESHOLD] =
+      g_param_spec_uint ("copy-threshold", "Copy threshold",
+      "Percentage of the ring that frames held downstream may cover before "
+      "new frames are copied out instead of lent (0 = always copy, "
+      "100 = never).",
+      0, 100, DEFAULT_COPY_THRESHOLD,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  properties[PROP_FRAMES_RECEIVED] =
+      g_param_spec_uint64 ("frames-received", "Frames received",
+      "Frames read from the buffer since start.",
+      0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_BYTES_RECEIVED] =
+      g_param_spec_uint64 ("bytes-received", "Bytes received",
+      "Payload bytes read from the buffer since start.",
+      0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_FRAMES_COPIED] =
+      g_param_spec_uint64 ("frames-copied", "Frames copied",
+      "Frames copied out of the ring because of copy-threshold since start.",
+      0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "ZeroBuffer source", "Source",
+      "Receive frames from a ZeroBuffer v1 shared-memory ring, zero-copy",
+      "gst-zerobuffer authors");
+
+  basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_zero_src_get_caps);
+  basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_zero_src_negotiate);
+  basesrc_class->is_seekable = GST_DEBUG_FUNCPTR (gst_zero_src_is_seekable);
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_zero_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_zero_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_zero_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_zero_src_unlock_stop);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_zero_src_create);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_ZERO_SRC_ON_WRITER_CRASH, 0);
+}
+
+static void
+gst_zero_src_init (GstZeroSrc * self)
+{
+  uint64_t size = 0;
+
+  self->buffer_name = g_strdup (DEFAULT_BUFFER_NAME);
+  self->payload_size_str = g_strdup (DEFAULT_PAYLOAD_SIZE);
+  zb_parse_size (DEFAULT_PAYLOAD_SIZE, &size);
+  self->payload_size = size;
+  self->metadata_size_str = g_strdup (DEFAULT_METADATA_SIZE);
+  zb_parse_size (DEFAULT_METADATA_SIZE, &size);
+  self->metadata_size = size;
+  self->mode = DEFAULT_MODE;
+  self->writer_timeout = DEFAULT_WRITER_TIMEOUT;
+  self->on_writer_crash = DEFAULT_ON_WRITER_CRASH;
+  self->copy_threshold = DEFAULT_COPY_THRESHOLD;
+
+  g_mutex_init (&self->lock);
+  self->pool = gst_zero_src_frame_pool_new ();
+
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+  gst_base_src_set_live (GST_BASE_SRC (self), DEFAULT_IS_LIVE);
+}
+
+static void
+gst_zero_src_finalize (GObject * object)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (object);
+
+  g_free (self->buffer_name);
+  g_free (self->payload_size_str);
+  g_free (self->metadata_size_str);
+  gst_clear_caps (&self->caps);
+  gst_clear_caps (&self->out_caps);
+  g_free (self->name);
+  g_mutex_clear (&self->lock);
+  gst_zero_src_frame_pool_unref (self->pool);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* Parses a size property; on failure warns and leaves *str and *size. */
+static void
+gst_zero_src_set_size (GstZeroSrc * self, const gchar * prop,
+    const gchar * text, gboolean allow_zero, gchar ** str, guint64 * size)
+{
+  uint64_t v = 0;
+
+  if (text == NULL || zb_parse_size (text, &v) != ZB_OK
+      || (v == 0 && !allow_zero)) {
+    g_warning ("%s: invalid %s \"%s\" (expected e.g. 4096, 64K or 32M); "
+        "keeping \"%s\"", GST_OBJECT_NAME (self), prop,
+        text ? text : "(null)", *str);
+    return;
+  }
+  g_free (*str);
+  *str = g_strdup (text);
+  *size = v;
+}
+
+static void
+gst_zero_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (object);
+
+  GST_OBJECT_LOCK (self);
+  if (self->started && (pspec->flags & GST_PARAM_MUTABLE_READY)) {
+    GST_WARNING_OBJECT (self, "%s can only be changed in NULL or READY state",
+        pspec->name);
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  /* is-live lives in GstBaseSrc, which takes the object lock itself */
+  if (prop_id == PROP_IS_LIVE) {
+    GST_OBJECT_UNLOCK (self);
+    gst_base_src_set_live (GST_BASE_SRC (self), g_value_get_boolean (value));
+    return;
+  }
+
+  switch (prop_id) {
+    case PROP_BUFFER_NAME:
+      g_free (self->buffer_name);
+      self->buffer_name = g_value_dup_string (value);
+      break;
+    case PROP_PAYLOAD_SIZE:
+      gst_zero_src_set_size (self, "payload-size", g_value_get_string (value),
+          FALSE, &self->payload_size_str, &self->payload_size);
+      break;
+    case PROP_METADATA_SIZE:
+      gst_zero_src_set_size (self, "metadata-size",
+          g_value_get_string (value), TRUE, &self->metadata_size_str,
+          &self->metadata_size);
+      break;
+    case PROP_MODE:
+      self->mode = g_value_get_uint (value);
+      break;
+    case PROP_CAPS:{
+      const GstCaps *caps = gst_value_get_caps (value);
+
+      /* ANY and EMPTY say nothing: treat them as unset */
+      gst_clear_caps (&self->caps);
+      if (caps != NULL && !gst_caps_is_any (caps) && !gst_caps_is_empty (caps))
+        self->caps = gst_caps_copy (caps);
+      break;
+    }
+    case PROP_WRITER_TIMEOUT:
+      self->writer_timeout = g_value_get_int (value);
+      break;
+    case PROP_ON_WRITER_CRASH:
+      self->on_writer_crash = g_value_get_enum (value);
+      break;
+    case PROP_COPY_THRESHOLD:
+      self->copy_threshold = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_zero_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (object);
+
+  if (prop_id == PROP_IS_LIVE) {
+    g_value_set_boolean (value, gst_base_src_is_live (GST_BASE_SRC (self)));
+    return;
+  }
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_BUFFER_NAME:
+      g_value_set_string (value, self->buffer_name);
+      break;
+    case PROP_PAYLOAD_SIZE:
+      g_value_set_string (value, self->payload_size_str);
+      break;
+    case PROP_METADATA_SIZE:
+      g_value_set_string (value, self->metadata_size_str);
+      break;
+    case PROP_MODE:
+      g_value_set_uint (value, self->mode);
+      break;
+    case PROP_CAPS:
+      gst_value_set_caps (value, self->caps);
+      break;
+    case PROP_WRITER_TIMEOUT:
+      g_value_set_int (value, self->writer_timeout);
+      break;
+    case PROP_ON_WRITER_CRASH:
+      g_value_set_enum (value, self->on_writer_crash);
+      break;
+    case PROP_COPY_THRESHOLD:
+      g_value_set_uint (value, self->copy_threshold);
+      break;
+    case PROP_FRAMES_RECEIVED:
+      g_value_set_uint64 (value, self->frames_received);
+      break;
+    case PROP_BYTES_RECEIVED:
+      g_value_set_uint64 (value, self->bytes_received);
+      break;
+    case PROP_FRAMES_COPIED:
+      g_value_set_uint64 (value, self->frames_copied);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* Counters are notified at state changes and at the end of the stream, not
+ * per frame: gst-launch -v would print every notification. */
+static void
+gst_zero_src_notify_stats (GstZeroSrc * self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_RECEIVED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_RECEIVED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_COPIED]);
+}
+
+static GstCaps *
+gst_zero_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  GstCaps *caps = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->out_caps)
+    caps = gst_caps_ref (self->out_caps);
+  g_mutex_unlock (&self->lock);
+
+  if (caps == NULL) {
+    GST_OBJECT_LOCK (self);
+    if (self->caps)
+      caps = gst_caps_ref (self->caps);
+    GST_OBJECT_UNLOCK (self);
+  }
+
+  if (caps == NULL)
+    caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (bsrc));
+
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+
+    gst_caps_unref (caps);
+    caps = tmp;
+  }
+  return caps;
+}
+
+/* Fixates @caps (transfer full) against downstream if needed, remembers it
+ * and sends it.  Also picks up the framerate for timestamps. */
+static gboolean
+gst_zero_src_settle_caps (GstZeroSrc * self, GstCaps * caps)
+{
+  GstBaseSrc *bsrc = GST_BASE_SRC (self);
+  const GstStructure *s;
+  gint n = 0, d = 1;
+
+  if (!gst_caps_is_fixed (caps)) {
+    GstCaps *peer = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (bsrc), caps);
+
+    if (peer != NULL && !gst_caps_is_empty (peer) && !gst_caps_is_any (peer))
+      gst_caps_take (&caps, peer);
+    else
+      gst_clear_caps (&peer);
+    caps = gst_caps_fixate (caps);
+  }
+
+  s = gst_caps_get_structure (caps, 0);
+  if (!gst_structure_get_fraction (s, "framerate", &n, &d) || n <= 0 || d <= 0)
+    n = 0, d = 1;
+  self->fps_n = n;
+  self->fps_d = d;
+
+  GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
+
+  g_mutex_lock (&self->lock);
+  gst_caps_replace (&self->out_caps, caps);
+  g_mutex_unlock (&self->lock);
+
+  if (!gst_base_src_set_caps (bsrc, caps)) {
+    GST_WARNING_OBJECT (self, "downstream refused %" GST_PTR_FORMAT, caps);
+    g_mutex_lock (&self->lock);
+    gst_clear_caps (&self->out_caps);
+    g_mutex_unlock (&self->lock);
+    gst_caps_unref (caps);
+    return FALSE;
+  }
+  gst_caps_unref (caps);
+  return TRUE;
+}
+
+static gboolean
+gst_zero_src_negotiate (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  GstCaps *caps = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->out_caps)
+    caps = gst_caps_ref (self->out_caps);
+  g_mutex_unlock (&self->lock);
+
+  if (caps == NULL) {
+    GST_OBJECT_LOCK (self);
+    if (self->caps)
+      caps = gst_caps_copy (self->caps);
+    GST_OBJECT_UNLOCK (self);
+  }
+
+  /* Without forced caps the writer's metadata decides, in create(). */
+  if (caps == NULL)
+    return TRUE;
+
+  return gst_zero_src_settle_caps (self, caps);
+}
+
+static gboolean
+gst_zero_src_is_seekable (GstBaseSrc * bsrc)
+{
+  return FALSE;
+}
+
+static gboolean
+gst_zero_src_start (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  zb_reader_options opts = { 0, };
+  zb_reader *reader = NULL;
+  gchar *name;
+  int rc;
+
+  GST_OBJECT_LOCK (self);
+  name = g_strdup (self->buffer_name ? self->buffer_name :
+      GST_OBJECT_NAME (self));
+  opts.payload_size = self->payload_size;
+  opts.metadata_size = self->metadata_size;
+  opts.mode = self->mode;
+  self->frames_received = 0;
+  self->bytes_received = 0;
+  self->frames_copied = 0;
+  self->started = TRUE;
+  GST_OBJECT_UNLOCK (self);
+
+  rc = zb_reader_create (&reader, name, &opts);
+  if (rc != ZB_OK) {
+    const gchar *detail = zb_last_error ();
+
+    switch (rc) {
+      case ZB_EBADNAME:
+        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+            ("Invalid buffer name \"%s\": use 1-%u letters, digits, '.', '_' "
+                "or '-', not starting with '.'", name, ZB_NAME_MAX),
+            ("%s: %s", zb_strerror (rc), detail));
+        break;
+      case ZB_EEXIST:
+        GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+            ("Buffer \"%s\" is already owned by another live reader", name),
+            ("%s: %s", zb_strerror (rc), detail));
+        break;
+      case ZB_ENOSPC:
+        GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+            ("Not enough shared memory for buffer \"%s\" (%" G_GUINT64_FORMAT
+                " bytes): /dev/shm is too small", name,
+                (guint64) ZB_OIEB_SIZE + opts.metadata_size +
+                opts.payload_size), ("%s: %s", zb_strerror (rc), detail));
+        break;
+      case ZB_EPERM:
+        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+            ("Permission denied creating buffer \"%s\"", name),
+            ("%s: %s", zb_strerror (rc), detail));
+        break;
+      case ZB_EINVAL:
+        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+            ("Invalid settings for buffer \"%s\" (payload-size %"
+                G_GUINT64_FORMAT ", metadata-size %" G_GUINT64_FORMAT ")",
+                name, (guint64) opts.payload_size,
+                (guint64) opts.metadata_size),
+            ("%s: %s", zb_strerror (rc), detail));
+        break;
+      default:
+        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+            ("Could not create buffer \"%s\": %s", name, zb_strerror (rc)),
+            ("%s: %s", zb_status_name (rc), detail));
+        break;
+    }
+    g_free (name);
+    GST_OBJECT_LOCK (self);
+    self->started = FALSE;
+    GST_OBJECT_UNLOCK (self);
+    return FALSE;
+  }
+
+  GST_DEBUG_OBJECT (self, "created buffer \"%s\" (payload %" G_GUINT64_FORMAT
+      ", metadata %" G_GUINT64_FORMAT ", mode %04o)", name,
+      (guint64) opts.payload_size, (guint64) opts.metadata_size, opts.mode);
+
+  g_free (self->name);
+  self->name = name;
+  self->writer_attached = FALSE;
+  self->n_frames = 0;
+  self->fps_n = 0;
+  self->fps_d = 1;
+  self->ts_base = 0;
+
+  g_mutex_lock (&self->lock);
+  self->reader = reader;
+  gst_clear_caps (&self->out_caps);
+  g_mutex_unlock (&self->lock);
+
+  return TRUE;
+}
+
+static gboolean
+gst_zero_src_stop (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  zb_reader *reader;
+
+  g_mutex_lock (&self->lock);
+  reader = self->reader;
+  self->reader = NULL;
+  gst_clear_caps (&self->out_caps);
+  g_mutex_unlock (&self->lock);
+
+  /* Frames still held downstream keep the mapping alive until released. */
+  if (reader) {
+    zb_reader_stats st;
+
+    zb_reader_get_stats (reader, &st);
+    GST_DEBUG_OBJECT (self, "closing buffer \"%s\": %" G_GUINT64_FORMAT
+        " frames read, %" G_GUINT64_FORMAT " still held", self->name,
+        (guint64) st.frames, (guint64) st.held);
+    zb_reader_close (reader);
+  }
+
+  GST_OBJECT_LOCK (self);
+  self->started = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  gst_zero_src_notify_stats (self);
+  return TRUE;
+}
+
+/* Turns a failed wait into a flow return, posting a message first where
+ * the stream cannot go on. */
+static GstFlowReturn
+gst_zero_src_flow_from_status (GstZeroSrc * self, int rc, const gchar * what,
+    gint timeout)
+{
+  const gchar *detail = zb_last_error ();
+  GstZeroSrcOnWriterCrash on_crash;
+
+  switch (rc) {
+    case ZB_ECANCELED:
+      GST_DEBUG_OBJECT (self, "wait for %s interrupted: flushing", what);
+      return GST_FLOW_FLUSHING;
+    case ZB_EOS:
+      GST_DEBUG_OBJECT (self, "writer of buffer \"%s\" closed: end of stream",
+          self->name);
+      gst_zero_src_notify_stats (self);
+      return GST_FLOW_EOS;
+    case ZB_EWRITERGONE:
+      GST_OBJECT_LOCK (self);
+      on_crash = self->on_writer_crash;
+      GST_OBJECT_UNLOCK (self);
+      gst_zero_src_notify_stats (self);
+      if (on_crash == GST_ZERO_SRC_ON_WRITER_CRASH_EOS) {
+        GST_ELEMENT_WARNING (self, RESOURCE, READ,
+            ("Writer of buffer \"%s\" died; ending the stream", self->name),
+            ("%s: %s", zb_strerror (rc), detail));
+        return GST_FLOW_EOS;
+      }
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("Writer of buffer \"%s\" died", self->name),
+          ("%s: %s", zb_strerror (rc), detail));
+      return GST_FLOW_ERROR;
+    case ZB_ETIMEDOUT:
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("No %s on buffer \"%s\" within %d ms (writer-timeout)", what,
+              self->name, timeout), ("%s: %s", zb_strerror (rc), detail));
+      return GST_FLOW_ERROR;
+    case ZB_ECORRUPT:
+      GST_ELEMENT_ERROR (self, STREAM, FAILED,
+          ("Buffer \"%s\" is corrupt", self->name),
+          ("%s: %s", zb_strerror (rc), detail));
+      return GST_FLOW_ERROR;
+    default:
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("Could not read buffer \"%s\": %s", self->name, zb_strerror (rc)),
+          ("%s: %s", zb_status_name (rc), detail));
+      return GST_FLOW_ERROR;
+  }
+}
+
+/* Settles the caps from the caps property or the writer's metadata.
+ * Before the first frame (@have_frame FALSE) missing metadata just means
+ * "not yet"; after it, we fall back. */
+static GstFlowReturn
+gst_zero_src_caps_from_metadata (GstZeroSrc * self, gboolean have_frame,
+    gboolean * settled)
+{
+  GstCaps *caps = NULL;
+  const void *data = NULL;
+  size_t size = 0;
+  int rc;
+
+  *settled = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  if (self->caps)
+    caps = gst_caps_copy (self->caps);
+  GST_OBJECT_UNLOCK (self);
+
+  if (caps) {
+    GST_DEBUG_OBJECT (self, "caps property overrides the metadata");
+    goto settle;
+  }
+
+  rc = zb_reader_get_metadata (self->reader, &data, &size);
+  if (rc == ZB_OK) {
+    GError *err = NULL;
+    /* GStreamer's printf ignores a %.*s precision: hand it a C string */
+    gchar *text = g_strndup (data, MIN (size, 256));
+
+    GST_DEBUG_OBJECT (self, "metadata (%" G_GSIZE_FORMAT " bytes): %s", size,
+        text);
+    caps = gst_zero_meta_parse_caps (data, size, &err);
+    if (caps == NULL || gst_caps_is_any (caps) || gst_caps_is_empty (caps)) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Metadata of buffer \"%s\" does not describe valid caps",
+              self->name), ("%s; metadata: %s",
+              err ? err->message : "caps are ANY or EMPTY", text));
+      g_free (text);
+      g_clear_error (&err);
+      gst_clear_caps (&caps);
+      return GST_FLOW_ERROR;
+    }
+    g_free (text);
+    goto settle;
+  }
+
+  if (rc != ZB_ENOMETA)
+    return gst_zero_src_flow_from_status (self, rc, "metadata", 0);
+
+  if (!have_frame) {
+    GST_DEBUG_OBJECT (self, "no metadata yet; waiting for the first frame");
+    return GST_FLOW_OK;
+  }
+
+  /* No metadata at all: a capsfilter downstream may still tell us. */
+  caps = gst_pad_peer_query_caps (GST_BASE_SRC_PAD (self), NULL);
+  if (caps && gst_caps_is_fixed (caps)) {
+    GST_DEBUG_OBJECT (self, "no metadata; using downstream caps");
+    goto settle;
+  }
+  gst_clear_caps (&caps);
+
+  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+      ("Buffer \"%s\" has no metadata describing its frames; sending "
+          "application/octet-stream (set the caps property)", self->name),
+      (NULL));
+  caps = gst_caps_new_empty_simple ("application/octet-stream");
+
+settle:
+  if (!gst_zero_src_settle_caps (self, caps))
+    return GST_FLOW_NOT_NEGOTIATED;
+  *settled = TRUE;
+  return GST_FLOW_OK;
+}
+
+static GstClockTime
+gst_zero_src_running_time (GstZeroSrc * self)
+{
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  GstClockTime now, base, rt = 0;
+
+  if (clock) {
+    now = gst_clock_get_time (clock);
+    base = gst_element_get_base_time (GST_ELEMENT (self));
+    if (GST_CLOCK_TIME_IS_VALID (now) && now > base)
+      rt = now - base;
+    gst_object_unref (clock);
+  }
+  return rt;
+}
+
+static GstZeroSrcFramePool *
+gst_zero_src_frame_pool_new (void)
+{
+  GstZeroSrcFramePool *pool = g_new0 (GstZeroSrcFramePool, 1);
+
+  pool->refcount = 1;
+  g_mutex_init (&pool->lock);
+  return pool;
+}
+
+static void
+gst_zero_src_frame_pool_unref (GstZeroSrcFramePool * pool)
+{
+  if (!g_atomic_int_dec_and_test (&pool->refcount))
+    return;
+
+  while (pool->free) {
+    GstZeroSrcFrame *f = pool->free;
+
+    pool->free = f->next;
+    g_free (f);
+  }
+  g_mutex_clear (&pool->lock);
+  g_free (pool);
+}
+
+static void
+gst_zero_src_frame_release (gpointer data)
+{
+  GstZeroSrcFrame *f = data;
+  GstZeroSrcFramePool *pool = f->pool;
+
+  zb_reader_release (f->reader, &f->frame);
+
+  g_mutex_lock (&pool->lock);
+  if (pool->n_free < FRAME_CACHE_MAX) {
+    f->next = pool->free;
+    pool->free = f;
+    pool->n_free++;
+    f = NULL;
+  }
+  g_mutex_unlock (&pool->lock);
+
+  g_free (f);
+  gst_zero_src_frame_pool_unref (pool);
+}
+
+/* Lends a frame downstream: the memory gives it back when freed. */
+static GstBuffer *
+gst_zero_src_wrap_frame (GstZeroSrc * self, const zb_frame * frame)
+{
+  GstZeroSrcFramePool *pool = self->pool;
+  GstZeroSrcFrame *f;
+  GstBuffer *buf;
+
+  g_mutex_lock (&pool->lock);
+  f = pool->free;
+  if (f) {
+    pool->free = f->next;
+    pool->n_free--;
+  }
+  g_mutex_unlock (&pool->lock);
+  if (f == NULL)
+    f = g_new (GstZeroSrcFrame, 1);
+
+  g_atomic_int_inc (&pool->refcount);
+  f->pool = pool;
+  f->reader = self->reader;
+  f->frame = *frame;
+  f->next = NULL;
+
+  buf = gst_buffer_new ();
+  gst_buffer_append_memory (buf,
+      gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY,
+          (gpointer) frame->data, frame->size, 0, frame->size, f,
+          gst_zero_src_frame_release));
+  return buf;
+}
+
+static GstFlowReturn
+gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (psrc);
+  zb_reader *r = self->reader;
+  zb_reader_stats st;
+  zb_frame frame;
+  GstBuffer *buf;
+  GstFlowReturn ret;
+  gboolean settled;
+  gboolean copy;
+  gint timeout;
+  guint threshold;
+  int rc;
+
+  GST_OBJECT_LOCK (self);
+  timeout = self->writer_timeout;
+  threshold = self->copy_threshold;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->lock);
+  settled = self->out_caps != NULL;
+  g_mutex_unlock (&self->lock);
+
+  if (!self->writer_attached) {
+    GST_DEBUG_OBJECT (self, "waiting for a writer on buffer \"%s\"",
+        self->name);
+    rc = zb_reader_wait_writer (r, timeout);
+    if (rc != ZB_OK)
+      return gst_zero_src_flow_from_status (self, rc, "writer", timeout);
+    self->writer_attached = TRUE;
+    GST_DEBUG_OBJECT (self, "writer attached to buffer \"%s\"", self->name);
+
+    if (!settled) {
+      ret = gst_zero_src_caps_from_metadata (self, FALSE, &settled);
+      if (ret != GST_FLOW_OK)
+        return ret;
+    }
+  }
+
+  GST_LOG_OBJECT (self, "waiting for frame %" G_GUINT64_FORMAT,
+      self->n_frames + 1);
+  rc = zb_reader_acquire (r, &frame, timeout);
+  if (rc != ZB_OK)
+    return gst_zero_src_flow_from_status (self, rc, "frame", timeout);
+
+  if (!settled) {
+    ret = gst_zero_src_caps_from_metadata (self, TRUE, &settled);
+    if (ret != GST_FLOW_OK) {
+      zb_reader_release (r, &frame);
+      return ret;
+    }
+  }
+
+  /* held_bytes counts this frame too, and released frames stuck behind
+   * an older one still held: everything the writer cannot reuse yet. */
+  zb_reader_get_stats (r, &st);
+  copy = threshold == 0 || (threshold < 100
+      && st.held_bytes * 100 > (guint64) threshold * st.payload_size);
+
+  if (copy) {
+    buf = gst_buffer_new_allocate (NULL, frame.size, NULL);
+    if (buf == NULL) {
+      zb_reader_release (r, &frame);
+      GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+          ("Could not allocate %" G_GSIZE_FORMAT " bytes to copy a frame of "
+              "buffer \"%s\"", frame.size, self->name), (NULL));
+      return GST_FLOW_ERROR;
+    }
+    gst_buffer_fill (buf, 0, frame.data, frame.size);
+    zb_reader_release (r, &frame);
+  } else {
+    buf = gst_zero_src_wrap_frame (self, &frame);
+  }
+
+  GST_BUFFER_OFFSET (buf) = frame.sequence - 1;
+  GST_BUFFER_OFFSET_END (buf) = frame.sequence;
+
+  if (!gst_base_src_get_do_timestamp (GST_BASE_SRC (self)) && self->fps_n > 0) {
+    GstClockTime pts, next;
+
+    if (self->n_frames == 0)
+      self->ts_base = gst_base_src_is_live (GST_BASE_SRC (self)) ?
+          gst_zero_src_running_time (self) : 0;
+    pts = self->ts_base + gst_util_uint64_scale (self->n_frames,
+        (guint64) self->fps_d * GST_SECOND, self->fps_n);
+    next = self->ts_base + gst_util_uint64_scale (self->n_frames + 1,
+        (guint64) self->fps_d * GST_SECOND, self->fps_n);
+    GST_BUFFER_PTS (buf) = pts;
+    GST_BUFFER_DURATION (buf) = next - pts;
+  }
+  self->n_frames++;
+
+  GST_OBJECT_LOCK (self);
+  self->frames_received++;
+  self->bytes_received += frame.size;
+  if (copy)
+    self->frames_copied++;
+  GST_OBJECT_UNLOCK (self);
+
+  GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ", %" G_GSIZE_FORMAT
+      " bytes, %s, ring held %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+      ", pts %" GST_TIME_FORMAT, (guint64) frame.sequence, frame.size,
+      copy ? "copied" : "zero-copy", (guint64) st.held_bytes,
+      (guint64) st.payload_size, GST_TIME_ARGS (GST_BUFFER_PTS (buf)));
+
+  *outbuf = buf;
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_zero_src_unlock (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+
+  GST_DEBUG_OBJECT (self, "unlock");
+  g_mutex_lock (&self->lock);
+  if (self->reader)
+    zb_reader_interrupt (self->reader, 1);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static gboolean
+gst_zero_src_unlock_stop (GstBaseSrc * bsrc)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+
+  GST_DEBUG_OBJECT (self, "unlock stop");
+  g_mutex_lock (&self->lock);
+  if (self->reader)
+    zb_reader_interrupt (self->reader, 0);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
