@@ -47,6 +47,7 @@ struct zb_writer
   int res_timeout;
 
   uint64_t frames, bytes, wraps, last_free;
+  void *meta_copy;
   _Atomic int interrupted;
 };
 
@@ -239,6 +240,33 @@ int
 zb_writer_has_metadata (zb_writer * w)
 {
   return w && ZB_LOAD (&w->oieb->metadata_written_bytes) != 0;
+}
+
+int
+zb_writer_get_metadata (zb_writer * w, const void **data, size_t *size)
+{
+  uint64_t written, len;
+  void *copy;
+
+  if (w == NULL || data == NULL || size == NULL)
+    return zb_fail (ZB_EINVAL, "zb_writer_get_metadata: NULL argument");
+  written = ZB_LOAD (&w->oieb->metadata_written_bytes);
+  if (written == 0)
+    return zb_fail (ZB_ENOMETA, "%s: no metadata written yet", w->name);
+  memcpy (&len, w->meta, sizeof len);
+  if (written < sizeof len || written > w->M || len > written - sizeof len)
+    return zb_fail (ZB_ECORRUPT, "%s: metadata of %llu bytes (%llu written) "
+        "does not fit the %llu-byte block", w->name, (unsigned long long) len,
+        (unsigned long long) written, (unsigned long long) w->M);
+  copy = malloc (len ? len : 1);
+  if (copy == NULL)
+    return zb_fail (ZB_ENOMEM, "%s: out of memory for metadata", w->name);
+  memcpy (copy, w->meta + sizeof len, len);
+  free (w->meta_copy);
+  w->meta_copy = copy;
+  *data = copy;
+  *size = (size_t) len;
+  return ZB_OK;
 }
 
 int
@@ -516,6 +544,7 @@ zb_writer_close (zb_writer * w)
   /* Upstream writers leave silently and readers hang (quirk 8). */
   sem_post (w->sem_w);
   writer_unmap (w);             /* closing the fd drops the writer lock */
+  free (w->meta_copy);
   free (w);
 }
 

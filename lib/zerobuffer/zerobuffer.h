@@ -174,6 +174,10 @@ ZB_API int zb_writer_set_metadata (zb_writer * w, const void *data,
     size_t size);
 /* 1 if the buffer already holds metadata (from us or an earlier writer). */
 ZB_API int zb_writer_has_metadata (zb_writer * w);
+/* The metadata already in the buffer, without its length prefix: a private
+ * copy valid until the next call or close.  ZB_ENOMETA if none. */
+ZB_API int zb_writer_get_metadata (zb_writer * w, const void **data,
+    size_t * size);
 
 /* Copy one frame of size > 0 into the ring.  Waits for space up to timeout_ms
  * while the reader lives: ZB_ETIMEDOUT, ZB_EREADERGONE, ZB_ECANCELED.  A frame
