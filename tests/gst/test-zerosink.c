@@ -1199,6 +1199,16 @@ GST_START_TEST (test_earlier_writer_metadata)
           pattern_buffer (SMALL_SIZE, 1)), GST_FLOW_OK);
   expect_no_error (s.bus);
   sink_free (&s);
+  read_frame (r, SMALL_SIZE, 1);
+  fail_unless_equals_int (zb_reader_acquire (r, &f, WAIT_MS), ZB_EOS);
+
+  /* A third writer with other caps would write frames the metadata does
+   * not describe: refused, naming the buffer. */
+  s = sink_new ("zerosink", NULL, "buffer-name", name, NULL);
+  push_caps (&s, "video/x-raw,format=RGB,width=8,height=8,framerate=30/1");
+  expect_error (s.bus, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT, name);
+  sink_free (&s);
+  fail_unless_equals_int (zb_reader_acquire (r, &f, 100), ZB_EOS);
 
   zb_reader_close (r);
   assert_clean (name);
