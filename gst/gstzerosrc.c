@@ -43,25 +43,45 @@
  * #GstZeroSrc:caps overrides all of this.  Metadata that cannot be parsed as
  * caps is a STREAM/FORMAT error.
  *
- * ## Zero-copy and copy-threshold
+ * ## Zero-copy and evacuate-threshold
  *
  * Each buffer wraps its frame in the ring read-only, without copying; the
  * frame goes back to the writer when the last reference to the buffer is
  * dropped, from any thread and in any order (even after the element stopped).
- * While a frame is held the writer cannot reuse its space, and because space
- * comes back in ring order, a held frame also keeps the space of every frame
- * after it.  #GstZeroSrc:copy-threshold bounds how much ring memory is lent
- * out: when the ring bytes not yet returned to the writer (this frame
- * included) exceed that percentage of the payload size, new frames are
- * copied into ordinary memory and given back at once (counted in
- * #GstZeroSrc:frames-copied).  0 copies every frame, 100 never copies.
+ * Space returns to the writer only in ring order, so a held frame also keeps
+ * the space of every frame after it, released or not.  An element that keeps
+ * frames (`queue min-threshold-buffers=N`, appsink with max-buffers, a tee
+ * branch that lags, an encoder with look-ahead) would therefore stall the
+ * writer once it holds a ring's worth, while zerosrc has nothing new to push.
  *
- * Copying cannot give back the space behind a lent frame that is still
- * held.  An element that keeps the oldest frames until it has more frames
- * than the ring holds (an encoder with look-ahead, `queue
- * min-threshold-buffers=N`, an application hoarding appsink samples) stalls
- * the writer for any threshold above 0: use copy-threshold=0 for such
- * pipelines, or a #GstZeroSrc:payload-size that holds that many frames.
+ * zerosrc prevents that by *evacuating* held frames: it copies a frame into
+ * ordinary memory, switches the buffer's memory over to the copy and gives
+ * the ring space back.  The buffer stays the same object with the same
+ * content; only where the bytes live changes.  zerosrc checks in its
+ * streaming thread, before waiting for each frame and every 20 ms while it
+ * waits, and evacuates the oldest held frames first:
+ *
+ * - when the ring bytes not yet returned to the writer (held frames plus
+ *   released frames stuck behind them) exceed #GstZeroSrc:evacuate-threshold
+ *   percent of the payload size, until they are at most half that share;
+ * - when it has waited 20 ms for a frame and less free room is left than
+ *   twice the largest frame seen so far (what the writer may need to place
+ *   the next frame after a wrap), until that much is free, whatever the
+ *   threshold.
+ *
+ * A frame that is mapped at that moment (gst_buffer_map() without the
+ * matching unmap) is skipped and tried again at the next check, since its
+ * bytes must not move under the reader: a downstream that keeps a frame
+ * mapped indefinitely still pins the ring.  Downstream buffering then holds
+ * copies, bounded by its own limits (a queue's max-size-*).  0 copies every
+ * frame out at once and lends nothing; 100 never evacuates, so a downstream
+ * that holds a ring's worth of frames stalls the writer.  Evacuated frames
+ * are counted in #GstZeroSrc:frames-evacuated and, with the frames copied
+ * at once, in #GstZeroSrc:frames-copied.
+ *
+ * Writable mappings get a copy as usual for read-only memory, and
+ * sub-buffers (gst_buffer_copy_region()) share the frame: they follow it
+ * when it is evacuated.
  *
  * ## Timestamps
  *
@@ -104,11 +124,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_src_debug);
 #define DEFAULT_WRITER_TIMEOUT -1
 #define DEFAULT_ON_WRITER_CRASH GST_ZERO_SRC_ON_WRITER_CRASH_ERROR
 #define DEFAULT_IS_LIVE FALSE
-#define DEFAULT_COPY_THRESHOLD 50
+#define DEFAULT_EVACUATE_THRESHOLD 50
 
-/* Release contexts kept for reuse, so the steady state does not allocate
- * one per frame; more than this many in flight fall back to g_new/g_free. */
-#define FRAME_CACHE_MAX 64
+/* While frames are lent under pressure, waits for a frame are cut into
+ * slices this long so that held frames can be evacuated in between. */
+#define EVACUATE_SLICE_MS 20
 
 enum
 {
@@ -121,10 +141,11 @@ enum
   PROP_WRITER_TIMEOUT,
   PROP_ON_WRITER_CRASH,
   PROP_IS_LIVE,
-  PROP_COPY_THRESHOLD,
+  PROP_EVACUATE_THRESHOLD,
   PROP_FRAMES_RECEIVED,
   PROP_BYTES_RECEIVED,
   PROP_FRAMES_COPIED,
+  PROP_FRAMES_EVACUATED,
   N_PROPERTIES
 };
 
@@ -135,26 +156,51 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS_ANY);
 
-typedef struct _GstZeroSrcFrame GstZeroSrcFrame;
-typedef struct _GstZeroSrcFramePool GstZeroSrcFramePool;
+/* A private allocator per element: its memories wrap frames lent from the
+ * ring and keep them in lending (= ring) order, so that the oldest can be
+ * copied out when the ring runs full. */
+#define GST_TYPE_ZERO_SRC_ALLOCATOR (gst_zero_src_allocator_get_type ())
+G_DECLARE_FINAL_TYPE (GstZeroSrcAllocator, gst_zero_src_allocator, GST,
+    ZERO_SRC_ALLOCATOR, GstAllocator);
 
-/* A frame lent downstream; freed (or cached) when its memory dies. */
-struct _GstZeroSrcFrame
+#define GST_ZERO_SRC_MEMORY_TYPE "ZeroSrcMemory"
+
+typedef enum
 {
-  GstZeroSrcFramePool *pool;
+  GST_ZERO_SRC_MEMORY_LENT,     /* data points into the ring */
+  GST_ZERO_SRC_MEMORY_EVACUATING,       /* being copied; still in the ring */
+  GST_ZERO_SRC_MEMORY_EVACUATED,        /* data is our copy; frame released */
+} GstZeroSrcMemoryState;
+
+/* One lent frame.  A sub-memory (mem.parent set) only points at its
+ * parent, which owns the frame. */
+typedef struct
+{
+  GstMemory mem;
+
+  /* under the allocator's lock */
+  guint8 *data;
+  gint map_count;
+  GstZeroSrcMemoryState state;
+  gboolean free_pending;        /* the last ref went during an evacuation */
+  gboolean listed;              /* in the allocator's lent queue */
+  GList link;
+
+  /* set once, before the memory is published */
+  guint64 idx;                  /* lending order */
   zb_reader *reader;
   zb_frame frame;
-  GstZeroSrcFrame *next;
-};
+} GstZeroSrcMemory;
 
-/* Shared by the element and every frame in flight: frames may be released
- * after the element is gone, so the cache is refcounted on its own. */
-struct _GstZeroSrcFramePool
+struct _GstZeroSrcAllocator
 {
-  gint refcount;
+  GstAllocator parent;
+
+  /* Guards every memory's mutable fields and the queue.  Held only for
+   * bookkeeping, never across a copy. */
   GMutex lock;
-  GstZeroSrcFrame *free;
-  guint n_free;
+  GQueue lent;                  /* of GstZeroSrcMemory, oldest first */
+  guint64 next_idx;
 };
 
 struct _GstZeroSrc
@@ -171,14 +217,16 @@ struct _GstZeroSrc
   GstCaps *caps;
   gint writer_timeout;
   GstZeroSrcOnWriterCrash on_writer_crash;
-  guint copy_threshold;
+  guint evacuate_threshold;
   guint64 frames_received;
   guint64 bytes_received;
   guint64 frames_copied;
+  guint64 frames_evacuated;
   gboolean started;             /* READY-bound properties are frozen */
 
-  /* lock: the reader (unlock() comes from another thread) and the caps we
-   * settled on (caps queries come from any thread) */
+  /* lock: the reader (unlock() comes from another thread, and stop() must
+   * not close it under a stats call) and the caps we settled on (caps
+   * queries come from any thread) */
   GMutex lock;
   zb_reader *reader;
   GstCaps *out_caps;
@@ -189,8 +237,9 @@ struct _GstZeroSrc
   guint64 n_frames;
   gint fps_n, fps_d;
   GstClockTime ts_base;
+  gsize max_frame_bytes;        /* largest frame seen, with its header */
 
-  GstZeroSrcFramePool *pool;
+  GstZeroSrcAllocator *allocator;
 };
 
 GType
@@ -218,9 +267,9 @@ GST_ELEMENT_REGISTER_DEFINE (zerosrc, "zerosrc", GST_RANK_NONE,
     GST_TYPE_ZERO_SRC);
 GST_ELEMENT_REGISTER_DEFINE (zero_src, "zero-src", GST_RANK_NONE,
     GST_TYPE_ZERO_SRC);
+G_DEFINE_TYPE (GstZeroSrcAllocator, gst_zero_src_allocator, GST_TYPE_ALLOCATOR);
 
-static GstZeroSrcFramePool *gst_zero_src_frame_pool_new (void);
-static void gst_zero_src_frame_pool_unref (GstZeroSrcFramePool * pool);
+static void gst_zero_src_allocator_forget (GstZeroSrcAllocator * self);
 static void gst_zero_src_finalize (GObject * object);
 static void gst_zero_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
@@ -301,12 +350,12 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
       DEFAULT_IS_LIVE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
 
-  properties[PROP_COPY_THRESHOLD] =
-      g_param_spec_uint ("copy-threshold", "Copy threshold",
-      "Percentage of the ring that frames held downstream may cover before "
-      "new frames are copied out instead of lent (0 = always copy, "
-      "100 = never).",
-      0, 100, DEFAULT_COPY_THRESHOLD,
+  properties[PROP_EVACUATE_THRESHOLD] =
+      g_param_spec_uint ("evacuate-threshold", "Evacuate threshold",
+      "Percentage of the ring that frames held downstream may pin before "
+      "the oldest are copied out of it, down to half that share (0 = copy "
+      "every frame at once, 100 = never copy).",
+      0, 100, DEFAULT_EVACUATE_THRESHOLD,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
   properties[PROP_FRAMES_RECEIVED] =
@@ -321,7 +370,12 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
 
   properties[PROP_FRAMES_COPIED] =
       g_param_spec_uint64 ("frames-copied", "Frames copied",
-      "Frames copied out of the ring because of copy-threshold since start.",
+      "Frames copied out of the ring since start, at once or by evacuation.",
+      0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_FRAMES_EVACUATED] =
+      g_param_spec_uint64 ("frames-evacuated", "Frames evacuated",
+      "Held frames copied out of the ring under pressure since start.",
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
@@ -359,10 +413,11 @@ gst_zero_src_init (GstZeroSrc * self)
   self->mode = DEFAULT_MODE;
   self->writer_timeout = DEFAULT_WRITER_TIMEOUT;
   self->on_writer_crash = DEFAULT_ON_WRITER_CRASH;
-  self->copy_threshold = DEFAULT_COPY_THRESHOLD;
+  self->evacuate_threshold = DEFAULT_EVACUATE_THRESHOLD;
 
   g_mutex_init (&self->lock);
-  self->pool = gst_zero_src_frame_pool_new ();
+  self->allocator = g_object_new (GST_TYPE_ZERO_SRC_ALLOCATOR, NULL);
+  gst_object_ref_sink (self->allocator);
 
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
   gst_base_src_set_live (GST_BASE_SRC (self), DEFAULT_IS_LIVE);
@@ -380,7 +435,8 @@ gst_zero_src_finalize (GObject * object)
   gst_clear_caps (&self->out_caps);
   g_free (self->name);
   g_mutex_clear (&self->lock);
-  gst_zero_src_frame_pool_unref (self->pool);
+  /* Memories still alive hold their own reference. */
+  gst_object_unref (self->allocator);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -456,8 +512,8 @@ gst_zero_src_set_property (GObject * object, guint prop_id,
     case PROP_ON_WRITER_CRASH:
       self->on_writer_crash = g_value_get_enum (value);
       break;
-    case PROP_COPY_THRESHOLD:
-      self->copy_threshold = g_value_get_uint (value);
+    case PROP_EVACUATE_THRESHOLD:
+      self->evacuate_threshold = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -500,8 +556,8 @@ gst_zero_src_get_property (GObject * object, guint prop_id,
     case PROP_ON_WRITER_CRASH:
       g_value_set_enum (value, self->on_writer_crash);
       break;
-    case PROP_COPY_THRESHOLD:
-      g_value_set_uint (value, self->copy_threshold);
+    case PROP_EVACUATE_THRESHOLD:
+      g_value_set_uint (value, self->evacuate_threshold);
       break;
     case PROP_FRAMES_RECEIVED:
       g_value_set_uint64 (value, self->frames_received);
@@ -511,6 +567,9 @@ gst_zero_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_FRAMES_COPIED:
       g_value_set_uint64 (value, self->frames_copied);
+      break;
+    case PROP_FRAMES_EVACUATED:
+      g_value_set_uint64 (value, self->frames_evacuated);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -527,6 +586,7 @@ gst_zero_src_notify_stats (GstZeroSrc * self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_RECEIVED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_RECEIVED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_COPIED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_EVACUATED]);
 }
 
 static GstCaps *
@@ -652,6 +712,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->frames_received = 0;
   self->bytes_received = 0;
   self->frames_copied = 0;
+  self->frames_evacuated = 0;
   self->started = TRUE;
   GST_OBJECT_UNLOCK (self);
 
@@ -715,6 +776,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->fps_n = 0;
   self->fps_d = 1;
   self->ts_base = 0;
+  self->max_frame_bytes = 0;
 
   g_mutex_lock (&self->lock);
   self->reader = reader;
@@ -736,7 +798,12 @@ gst_zero_src_stop (GstBaseSrc * bsrc)
   gst_clear_caps (&self->out_caps);
   g_mutex_unlock (&self->lock);
 
-  /* Frames still held downstream keep the mapping alive until released. */
+  /* Frames still lent stay readable and give themselves back when freed
+   * (the library keeps the mapping until the last release); they are no
+   * longer ours to evacuate.  Evacuation runs only in create(), and reads
+   * the reader's stats only under self->lock while self->reader is set, so
+   * it never touches the reader closed below. */
+  gst_zero_src_allocator_forget (self->allocator);
   if (reader) {
     zb_reader_stats st;
 
@@ -898,83 +965,419 @@ gst_zero_src_running_time (GstZeroSrc * self)
   return rt;
 }
 
-static GstZeroSrcFramePool *
-gst_zero_src_frame_pool_new (void)
-{
-  GstZeroSrcFramePool *pool = g_new0 (GstZeroSrcFramePool, 1);
-
-  pool->refcount = 1;
-  g_mutex_init (&pool->lock);
-  return pool;
-}
+/* ------------------------------------------------------------------ */
+/* Lent frames: memory that can move out of the ring while held.       */
 
 static void
-gst_zero_src_frame_pool_unref (GstZeroSrcFramePool * pool)
+gst_zero_src_allocator_finalize (GObject * object)
 {
-  if (!g_atomic_int_dec_and_test (&pool->refcount))
+  GstZeroSrcAllocator *self = GST_ZERO_SRC_ALLOCATOR (object);
+
+  /* Every memory holds a reference: none can be left here. */
+  g_warn_if_fail (g_queue_is_empty (&self->lent));
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (gst_zero_src_allocator_parent_class)->finalize (object);
+}
+
+/* Memories only come from lending frames, never from allocation. */
+static GstMemory *
+gst_zero_src_allocator_alloc (GstAllocator * allocator, gsize size,
+    GstAllocationParams * params)
+{
+  return NULL;
+}
+
+/* The last reference went, from any thread: give the frame back, or free
+ * the copy if it was evacuated. */
+static void
+gst_zero_src_allocator_free (GstAllocator * allocator, GstMemory * mem)
+{
+  GstZeroSrcAllocator *self = GST_ZERO_SRC_ALLOCATOR (allocator);
+  GstZeroSrcMemory *zm = (GstZeroSrcMemory *) mem;
+  zb_reader *reader;
+  zb_frame frame;
+
+  /* A sub-memory: its parent owns the frame and was unreffed already. */
+  if (mem->parent) {
+    g_free (zm);
     return;
-
-  while (pool->free) {
-    GstZeroSrcFrame *f = pool->free;
-
-    pool->free = f->next;
-    g_free (f);
   }
-  g_mutex_clear (&pool->lock);
-  g_free (pool);
+
+  g_mutex_lock (&self->lock);
+  switch (zm->state) {
+    case GST_ZERO_SRC_MEMORY_EVACUATING:
+      /* The evacuating thread is copying from the ring right now; it
+       * finishes the job. */
+      zm->free_pending = TRUE;
+      g_mutex_unlock (&self->lock);
+      return;
+    case GST_ZERO_SRC_MEMORY_EVACUATED:
+      g_mutex_unlock (&self->lock);
+      g_free (zm->data);
+      g_free (zm);
+      return;
+    case GST_ZERO_SRC_MEMORY_LENT:
+    default:
+      if (zm->listed)
+        g_queue_unlink (&self->lent, &zm->link);
+      reader = zm->reader;
+      frame = zm->frame;
+      g_mutex_unlock (&self->lock);
+      g_free (zm);
+      zb_reader_release (reader, &frame);
+      return;
+  }
+}
+
+/* Counts the mapping so that evacuation leaves the bytes where they are
+ * until the matching unmap. */
+static gpointer
+gst_zero_src_mem_map (GstMemory * mem, gsize maxsize, GstMapFlags flags)
+{
+  GstZeroSrcAllocator *alloc = GST_ZERO_SRC_ALLOCATOR (mem->allocator);
+  GstZeroSrcMemory *zm = (GstZeroSrcMemory *) (mem->parent ? mem->parent : mem);
+  gpointer data;
+
+  /* READONLY already refuses this; the ring is never written by us. */
+  if (flags & GST_MAP_WRITE)
+    return NULL;
+
+  g_mutex_lock (&alloc->lock);
+  zm->map_count++;
+  data = zm->data;
+  g_mutex_unlock (&alloc->lock);
+  return data;
 }
 
 static void
-gst_zero_src_frame_release (gpointer data)
+gst_zero_src_mem_unmap (GstMemory * mem)
 {
-  GstZeroSrcFrame *f = data;
-  GstZeroSrcFramePool *pool = f->pool;
+  GstZeroSrcAllocator *alloc = GST_ZERO_SRC_ALLOCATOR (mem->allocator);
+  GstZeroSrcMemory *zm = (GstZeroSrcMemory *) (mem->parent ? mem->parent : mem);
 
-  zb_reader_release (f->reader, &f->frame);
-
-  g_mutex_lock (&pool->lock);
-  if (pool->n_free < FRAME_CACHE_MAX) {
-    f->next = pool->free;
-    pool->free = f;
-    pool->n_free++;
-    f = NULL;
-  }
-  g_mutex_unlock (&pool->lock);
-
-  g_free (f);
-  gst_zero_src_frame_pool_unref (pool);
+  g_mutex_lock (&alloc->lock);
+  g_warn_if_fail (zm->map_count > 0);
+  zm->map_count--;
+  g_mutex_unlock (&alloc->lock);
 }
 
-/* Lends a frame downstream: the memory gives it back when freed. */
-static GstBuffer *
-gst_zero_src_wrap_frame (GstZeroSrc * self, const zb_frame * frame)
+/* A plain system-memory copy, for writable mappings and deep copies. */
+static GstMemory *
+gst_zero_src_mem_copy (GstMemory * mem, gssize offset, gssize size)
 {
-  GstZeroSrcFramePool *pool = self->pool;
-  GstZeroSrcFrame *f;
-  GstBuffer *buf;
+  GstMemory *copy;
+  GstMapInfo src, dst;
 
-  g_mutex_lock (&pool->lock);
-  f = pool->free;
-  if (f) {
-    pool->free = f->next;
-    pool->n_free--;
+  if (size == -1)
+    size = (gssize) mem->size > offset ? (gssize) mem->size - offset : 0;
+  if (offset < 0 || size < 0 || (gsize) (offset + size) > mem->size)
+    return NULL;
+
+  if (!gst_memory_map (mem, &src, GST_MAP_READ))
+    return NULL;
+  copy = gst_allocator_alloc (NULL, size, NULL);
+  if (copy && gst_memory_map (copy, &dst, GST_MAP_WRITE)) {
+    memcpy (dst.data, src.data + offset, size);
+    gst_memory_unmap (copy, &dst);
+  } else {
+    g_clear_pointer (&copy, gst_memory_unref);
   }
-  g_mutex_unlock (&pool->lock);
-  if (f == NULL)
-    f = g_new (GstZeroSrcFrame, 1);
+  gst_memory_unmap (mem, &src);
+  return copy;
+}
 
-  g_atomic_int_inc (&pool->refcount);
-  f->pool = pool;
-  f->reader = self->reader;
-  f->frame = *frame;
-  f->next = NULL;
+/* A view of part of the frame.  It maps through the parent, so it follows
+ * the frame when that is evacuated, and its reference keeps the parent. */
+static GstMemory *
+gst_zero_src_mem_share (GstMemory * mem, gssize offset, gssize size)
+{
+  GstMemory *parent = mem->parent ? mem->parent : mem;
+  GstZeroSrcMemory *sub;
 
-  buf = gst_buffer_new ();
-  gst_buffer_append_memory (buf,
-      gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY,
-          (gpointer) frame->data, frame->size, 0, frame->size, f,
-          gst_zero_src_frame_release));
-  return buf;
+  if (size == -1)
+    size = (gssize) mem->size > offset ? (gssize) mem->size - offset : 0;
+
+  sub = g_new0 (GstZeroSrcMemory, 1);
+  gst_memory_init (GST_MEMORY_CAST (sub),
+      GST_MINI_OBJECT_FLAGS (parent) | GST_MINI_OBJECT_FLAG_LOCK_READONLY,
+      mem->allocator, parent, mem->maxsize, mem->align, mem->offset + offset,
+      size);
+  return GST_MEMORY_CAST (sub);
+}
+
+/* Two views are never merged in place: a buffer map of both copies. */
+static gboolean
+gst_zero_src_mem_is_span (GstMemory * mem1, GstMemory * mem2, gsize * offset)
+{
+  return FALSE;
+}
+
+static void
+gst_zero_src_allocator_class_init (GstZeroSrcAllocatorClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstAllocatorClass *allocator_class = GST_ALLOCATOR_CLASS (klass);
+
+  gobject_class->finalize = gst_zero_src_allocator_finalize;
+  allocator_class->alloc = gst_zero_src_allocator_alloc;
+  allocator_class->free = gst_zero_src_allocator_free;
+}
+
+static void
+gst_zero_src_allocator_init (GstZeroSrcAllocator * self)
+{
+  GstAllocator *allocator = GST_ALLOCATOR_CAST (self);
+
+  allocator->mem_type = GST_ZERO_SRC_MEMORY_TYPE;
+  allocator->mem_map = gst_zero_src_mem_map;
+  allocator->mem_unmap = gst_zero_src_mem_unmap;
+  allocator->mem_copy = gst_zero_src_mem_copy;
+  allocator->mem_share = gst_zero_src_mem_share;
+  allocator->mem_is_span = gst_zero_src_mem_is_span;
+  GST_OBJECT_FLAG_SET (self, GST_ALLOCATOR_FLAG_CUSTOM_ALLOC);
+
+  g_mutex_init (&self->lock);
+  g_queue_init (&self->lent);
+}
+
+/* Wraps a frame; the memory gives it back when freed. */
+static GstMemory *
+gst_zero_src_allocator_lend (GstZeroSrcAllocator * self, zb_reader * reader,
+    const zb_frame * frame)
+{
+  GstZeroSrcMemory *zm = g_new0 (GstZeroSrcMemory, 1);
+
+  gst_memory_init (GST_MEMORY_CAST (zm), GST_MEMORY_FLAG_READONLY,
+      GST_ALLOCATOR_CAST (self), NULL, frame->size, 0, 0, frame->size);
+  zm->data = (guint8 *) frame->data;
+  zm->state = GST_ZERO_SRC_MEMORY_LENT;
+  zm->reader = reader;
+  zm->frame = *frame;
+  zm->link.data = zm;
+
+  g_mutex_lock (&self->lock);
+  zm->idx = self->next_idx++;
+  g_queue_push_tail_link (&self->lent, &zm->link);
+  zm->listed = TRUE;
+  g_mutex_unlock (&self->lock);
+  return GST_MEMORY_CAST (zm);
+}
+
+static guint
+gst_zero_src_allocator_n_lent (GstZeroSrcAllocator * self)
+{
+  guint n;
+
+  g_mutex_lock (&self->lock);
+  n = self->lent.length;
+  g_mutex_unlock (&self->lock);
+  return n;
+}
+
+/* stop(): the frames still lent belong to a closed reader now; they give
+ * themselves back when freed but are no longer evacuated. */
+static void
+gst_zero_src_allocator_forget (GstZeroSrcAllocator * self)
+{
+  GList *l;
+
+  g_mutex_lock (&self->lock);
+  while ((l = g_queue_pop_head_link (&self->lent)) != NULL)
+    ((GstZeroSrcMemory *) l->data)->listed = FALSE;
+  g_mutex_unlock (&self->lock);
+}
+
+/* The oldest lent memory, lent at @from or later, that nobody has mapped;
+ * it is marked as being evacuated, which keeps it (and its frame) alive
+ * until gst_zero_src_allocator_end_evacuation(). */
+static GstZeroSrcMemory *
+gst_zero_src_allocator_begin_evacuation (GstZeroSrcAllocator * self,
+    guint64 from)
+{
+  GstZeroSrcMemory *found = NULL;
+  GList *l;
+
+  g_mutex_lock (&self->lock);
+  for (l = self->lent.head; l != NULL; l = l->next) {
+    GstZeroSrcMemory *zm = l->data;
+
+    if (zm->idx >= from && zm->map_count == 0) {
+      zm->state = GST_ZERO_SRC_MEMORY_EVACUATING;
+      found = zm;
+      break;
+    }
+  }
+  g_mutex_unlock (&self->lock);
+  return found;
+}
+
+/* Switches @zm over to @copy (transfer full, may be NULL) and gives its
+ * frame back.  If it was mapped meanwhile (the mapping points into the
+ * ring) or there is no copy, it stays lent.  Returns TRUE if it moved. */
+static gboolean
+gst_zero_src_allocator_end_evacuation (GstZeroSrcAllocator * self,
+    GstZeroSrcMemory * zm, guint8 * copy)
+{
+  gboolean dead, moved = FALSE;
+  zb_reader *reader;
+  zb_frame frame;
+
+  g_mutex_lock (&self->lock);
+  reader = zm->reader;
+  frame = zm->frame;
+  dead = zm->free_pending;
+  if (dead || (copy != NULL && zm->map_count == 0)) {
+    if (zm->listed) {
+      g_queue_unlink (&self->lent, &zm->link);
+      zm->listed = FALSE;
+    }
+    if (!dead) {
+      zm->data = copy;
+      copy = NULL;
+      zm->state = GST_ZERO_SRC_MEMORY_EVACUATED;
+      moved = TRUE;
+    }
+  } else {
+    zm->state = GST_ZERO_SRC_MEMORY_LENT;
+  }
+  g_mutex_unlock (&self->lock);
+
+  /* @zm may be freed by another thread from here on, unless dead. */
+  if (dead)
+    g_free (zm);
+  if (dead || moved)
+    zb_reader_release (reader, &frame);
+  g_free (copy);
+  return moved;
+}
+
+/* ------------------------------------------------------------------ */
+/* Data path                                                           */
+
+/* The ring bytes the writer cannot reuse yet and the ring size.  FALSE
+ * once stop() took the reader: after its close the reader may be freed. */
+static gboolean
+gst_zero_src_ring_usage (GstZeroSrc * self, guint64 * held, guint64 * size)
+{
+  zb_reader_stats st;
+  gboolean ok = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (self->reader) {
+    zb_reader_get_stats (self->reader, &st);
+    *held = st.held_bytes;
+    *size = st.payload_size;
+    ok = TRUE;
+  }
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/* Copies lent frames out of the ring, oldest first, until at most @target
+ * ring bytes are held; mapped frames are skipped.  Returns the bytes still
+ * held. */
+static guint64
+gst_zero_src_evacuate (GstZeroSrc * self, guint64 held, guint64 size,
+    guint64 target)
+{
+  GstZeroSrcMemory *zm;
+  guint64 from = 0, before = held;
+  guint n = 0, tried = 0;
+
+  while (held > target && (zm =
+          gst_zero_src_allocator_begin_evacuation (self->allocator,
+              from)) != NULL) {
+    guint8 *copy;
+
+    /* While evacuating, @zm and its frame stay put: no lock needed to
+     * read the ring, and none is held across the copy. */
+    from = zm->idx + 1;
+    tried++;
+    copy = g_try_malloc (zm->frame.size);
+    if (copy)
+      memcpy (copy, zm->frame.data, zm->frame.size);
+    if (gst_zero_src_allocator_end_evacuation (self->allocator, zm, copy))
+      n++;
+    else if (copy == NULL)
+      break;                    /* out of memory: try again later */
+    if (!gst_zero_src_ring_usage (self, &held, &size))
+      break;
+  }
+
+  if (n > 0) {
+    GST_OBJECT_LOCK (self);
+    self->frames_evacuated += n;
+    self->frames_copied += n;
+    GST_OBJECT_UNLOCK (self);
+  }
+  GST_LOG_OBJECT (self, "evacuated %u of %u frames tried: ring held %"
+      G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+      " (target %" G_GUINT64_FORMAT ")", n, tried, before, held, size, target);
+  return held;
+}
+
+/* Evacuates if the ring is under pressure (see the section doc).
+ * @starved: we waited a slice without a frame.  Returns TRUE while a later
+ * check could still evacuate something, i.e. the wait should be sliced. */
+static gboolean
+gst_zero_src_relieve (GstZeroSrc * self, guint threshold, gboolean starved)
+{
+  guint64 held, size, room, target = G_MAXUINT64;
+
+  if (threshold == 0 || threshold >= 100)
+    return FALSE;
+  if (gst_zero_src_allocator_n_lent (self->allocator) == 0)
+    return FALSE;
+  if (!gst_zero_src_ring_usage (self, &held, &size))
+    return FALSE;
+
+  /* What the writer may need for its next frame after a wrap. */
+  room = MIN (2 * (guint64) self->max_frame_bytes, size);
+
+  if (held * 100 > (guint64) threshold * size)
+    target = size * threshold / 200;
+  if (starved && size - held < room)
+    target = MIN (target, size - room);
+  if (target != G_MAXUINT64)
+    held = gst_zero_src_evacuate (self, held, size, target);
+
+  /* Held bytes only fall while we wait, so nothing can trigger later
+   * unless one of the conditions still holds (a frame was mapped). */
+  return (held * 100 > (guint64) threshold * size || size - held < room)
+      && gst_zero_src_allocator_n_lent (self->allocator) > 0;
+}
+
+/* zb_reader_acquire() with the writer-timeout, relieving the ring before
+ * waiting and, while frames are lent under pressure, every slice. */
+static int
+gst_zero_src_acquire (GstZeroSrc * self, zb_frame * frame, gint timeout,
+    guint threshold)
+{
+  gint64 deadline = -1;
+  gboolean starved = FALSE;
+  int rc;
+
+  if (timeout >= 0)
+    deadline = g_get_monotonic_time () + timeout * G_TIME_SPAN_MILLISECOND;
+
+  for (;;) {
+    gint wait = -1;
+
+    if (deadline >= 0)
+      wait = (gint) ((MAX (deadline - g_get_monotonic_time (), 0) + 999)
+          / 1000);
+    if (gst_zero_src_relieve (self, threshold, starved)
+        && (wait < 0 || wait > EVACUATE_SLICE_MS))
+      wait = EVACUATE_SLICE_MS;
+
+    rc = zb_reader_acquire (self->reader, frame, wait);
+    if (rc != ZB_ETIMEDOUT)
+      return rc;
+    if (deadline >= 0 && g_get_monotonic_time () >= deadline)
+      return rc;
+    starved = TRUE;
+  }
 }
 
 static GstFlowReturn
@@ -982,7 +1385,6 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
   GstZeroSrc *self = GST_ZERO_SRC (psrc);
   zb_reader *r = self->reader;
-  zb_reader_stats st;
   zb_frame frame;
   GstBuffer *buf;
   GstFlowReturn ret;
@@ -994,7 +1396,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 
   GST_OBJECT_LOCK (self);
   timeout = self->writer_timeout;
-  threshold = self->copy_threshold;
+  threshold = self->evacuate_threshold;
   GST_OBJECT_UNLOCK (self);
 
   g_mutex_lock (&self->lock);
@@ -1019,7 +1421,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 
   GST_LOG_OBJECT (self, "waiting for frame %" G_GUINT64_FORMAT,
       self->n_frames + 1);
-  rc = zb_reader_acquire (r, &frame, timeout);
+  rc = gst_zero_src_acquire (self, &frame, timeout, threshold);
   if (rc != ZB_OK)
     return gst_zero_src_flow_from_status (self, rc, "frame", timeout);
 
@@ -1031,12 +1433,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     }
   }
 
-  /* held_bytes counts this frame too, and released frames stuck behind
-   * an older one still held: everything the writer cannot reuse yet. */
-  zb_reader_get_stats (r, &st);
-  copy = threshold == 0 || (threshold < 100
-      && st.held_bytes * 100 > (guint64) threshold * st.payload_size);
-
+  copy = threshold == 0;
   if (copy) {
     buf = gst_buffer_new_allocate (NULL, frame.size, NULL);
     if (buf == NULL) {
@@ -1049,8 +1446,12 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     gst_buffer_fill (buf, 0, frame.data, frame.size);
     zb_reader_release (r, &frame);
   } else {
-    buf = gst_zero_src_wrap_frame (self, &frame);
+    buf = gst_buffer_new ();
+    gst_buffer_append_memory (buf,
+        gst_zero_src_allocator_lend (self->allocator, r, &frame));
   }
+  self->max_frame_bytes = MAX (self->max_frame_bytes,
+      frame.size + ZB_FRAME_HEADER_SIZE);
 
   GST_BUFFER_OFFSET (buf) = frame.sequence - 1;
   GST_BUFFER_OFFSET_END (buf) = frame.sequence;
@@ -1078,10 +1479,9 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   GST_OBJECT_UNLOCK (self);
 
   GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ", %" G_GSIZE_FORMAT
-      " bytes, %s, ring held %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
-      ", pts %" GST_TIME_FORMAT, (guint64) frame.sequence, frame.size,
-      copy ? "copied" : "zero-copy", (guint64) st.held_bytes,
-      (guint64) st.payload_size, GST_TIME_ARGS (GST_BUFFER_PTS (buf)));
+      " bytes, %s, pts %" GST_TIME_FORMAT, (guint64) frame.sequence,
+      frame.size, copy ? "copied" : "lent",
+      GST_TIME_ARGS (GST_BUFFER_PTS (buf)));
 
   *outbuf = buf;
   return GST_FLOW_OK;

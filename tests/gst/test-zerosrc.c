@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,27 +55,76 @@ fill_frame (guint8 * data, gsize size, guint64 seq)
     memcpy (data, &seq, sizeof seq);
 }
 
-static void
-check_frame (GstBuffer * buf, gsize size, guint64 seq)
+/* For threads other than the test's own, where fail_unless cannot be used. */
+static gboolean
+frame_ok (GstBuffer * buf, gsize size, guint64 seq)
 {
   guint8 *expected = g_malloc (size);
   GstMapInfo map;
+  gboolean ok;
 
   fill_frame (expected, size, seq);
-  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
-  fail_unless_equals_uint64 (map.size, size);
-  fail_unless (memcmp (map.data, expected, size) == 0,
-      "content of frame %" G_GUINT64_FORMAT " differs", seq);
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    g_free (expected);
+    return FALSE;
+  }
+  ok = map.size == size && memcmp (map.data, expected, size) == 0;
   gst_buffer_unmap (buf, &map);
   g_free (expected);
+  return ok;
 }
 
-static gboolean
-is_zero_copy (GstBuffer * buf)
+static void
+check_frame (GstBuffer * buf, gsize size, guint64 seq)
 {
-  return gst_buffer_n_memory (buf) == 1
-      && GST_MEMORY_FLAG_IS_SET (gst_buffer_peek_memory (buf, 0),
-      GST_MEMORY_FLAG_READONLY);
+  fail_unless_equals_uint64 (gst_buffer_get_size (buf), size);
+  fail_unless (frame_ok (buf, size, seq),
+      "content of frame %" G_GUINT64_FORMAT " differs", seq);
+}
+
+/* TRUE if @p lies in a mapping of /dev/shm/@name in this process (the
+ * reader's ring, or the writer's view of it), as /proc/self/maps says. */
+static gboolean
+in_shm (gconstpointer p, const gchar * name)
+{
+  gchar *path = g_strconcat ("/dev/shm/", name, NULL);
+  gchar *text = NULL;
+  gchar **lines;
+  gboolean found = FALSE;
+  guint i;
+
+  fail_unless (g_file_get_contents ("/proc/self/maps", &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (i = 0; lines[i] != NULL && !found; i++) {
+    const gchar *file = strchr (lines[i], '/');
+    guintptr start, end;
+
+    if (file == NULL || sscanf (lines[i], "%" G_GINTPTR_MODIFIER "x-%"
+            G_GINTPTR_MODIFIER "x", &start, &end) != 2)
+      continue;
+    /* a closed reader's ring shows as "... (deleted)" */
+    if (!g_str_has_prefix (file, path) || (file[strlen (path)] != '\0'
+            && file[strlen (path)] != ' '))
+      continue;
+    found = (guintptr) p >= start && (guintptr) p < end;
+  }
+  g_strfreev (lines);
+  g_free (text);
+  g_free (path);
+  return found;
+}
+
+/* TRUE if @buf's bytes are still in the ring (lent, not copied out). */
+static gboolean
+in_ring (GstBuffer * buf, const gchar * name)
+{
+  GstMapInfo map;
+  gboolean found;
+
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  found = in_shm (map.data, name);
+  gst_buffer_unmap (buf, &map);
+  return found;
 }
 
 static void
@@ -234,12 +284,18 @@ expect_message (GstBus * bus, GstMessageType type, GQuark domain, gint code,
 }
 
 static guint64
-get_u64 (GstHarness * h, const gchar * prop)
+get_u64_of (GstElement * el, const gchar * prop)
 {
   guint64 v = 0;
 
-  g_object_get (h->element, prop, &v, NULL);
+  g_object_get (el, prop, &v, NULL);
   return v;
+}
+
+static guint64
+get_u64 (GstHarness * h, const gchar * prop)
+{
+  return get_u64_of (h->element, prop);
 }
 
 static void
@@ -400,7 +456,7 @@ GST_START_TEST (test_caps_from_json)
     GstClockTime pts = gst_util_uint64_scale (i - 1, GST_SECOND, 30);
     GstClockTime next = gst_util_uint64_scale (i, GST_SECOND, 30);
 
-    fail_unless (is_zero_copy (buf));
+    fail_unless (in_ring (buf, name));
     fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), pts);
     fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf), next - pts);
     gst_buffer_unref (buf);
@@ -591,13 +647,13 @@ GST_START_TEST (test_release_out_of_order)
   guint64 i;
   gint written, k;
 
-  g_object_set (h->element, "copy-threshold", 100, NULL);
+  g_object_set (h->element, "evacuate-threshold", 100, NULL);
   gst_harness_play (h);
   wj = writer_start (name, "application/x-zbtest", n, HOLD_FRAME);
 
   for (k = 1; k <= 6; k++) {
     held[k] = pull_frame (h, HOLD_FRAME, k);
-    fail_unless (is_zero_copy (held[k]));
+    fail_unless (in_ring (held[k], name));
   }
   /* Frames 7..16 fill the ring; the writer then waits for frame 1. */
   for (i = 7; i <= 16; i++)
@@ -631,6 +687,7 @@ GST_START_TEST (test_release_out_of_order)
   fail_unless_equals_int (writer_join (wj, &written), ZB_OK);
   fail_unless_equals_int (written, n);
   fail_unless_equals_uint64 (get_u64 (h, "frames-copied"), 0);
+  fail_unless_equals_uint64 (get_u64 (h, "frames-evacuated"), 0);
 
   /* The last frame outlives the element and its buffer. */
   src_free (h, bus, name);
@@ -641,70 +698,174 @@ GST_START_TEST (test_release_out_of_order)
 
 GST_END_TEST;
 
-GST_START_TEST (test_copy_threshold)
+/* Holding three rings' worth of frames: the oldest are copied out of the
+ * ring so the writer keeps going, and every buffer keeps its content. */
+GST_START_TEST (test_evacuate_held_frames)
 {
-  const guint n = 40;
-  gchar *name = make_name ("copy");
+  const guint n = 3 * (RING_BYTES / HOLD_T);
+  gchar *name = make_name ("evac");
   GstBus *bus;
   GstHarness *h = src_new (name, &bus);
-  GstBuffer *held[13] = { NULL, };
-  const gint order[] = { 7, 2, 12, 9, 4, 11, 3, 5, 10, 8, 6, 1 };
+  GstBuffer **held = g_new0 (GstBuffer *, n + 1);
+  GstBuffer *part;
+  guint8 expected[HOLD_FRAME];
+  guint64 evacuated, i;
+  guint threshold = 0, lent = 0;
   Writer *wj;
-  guint64 i;
-  gint written, k;
+  gint written;
 
-  /* One frame in the harness queue at a time, so what is held is exactly
-   * what this test holds plus the frame being pushed. */
+  /* the default, which this test is about */
+  g_object_get (h->element, "evacuate-threshold", &threshold, NULL);
+  fail_unless_equals_int (threshold, 50);
+  /* frame k+1 comes only after we took frame k: frame 1 is checked in
+   * the ring before any pressure */
   gst_harness_set_blocking_push_mode (h);
-  g_object_set (h->element, "copy-threshold", 50, NULL);
   gst_harness_play (h);
   wj = writer_start (name, "application/x-zbtest", n, HOLD_FRAME);
 
-  /* Frame k is lent while k * 4016 bytes <= 50% of 65536, i.e. k <= 8;
-   * from then on frames are copied. */
-  for (k = 1; k <= 12; k++) {
-    held[k] = pull_frame (h, HOLD_FRAME, k);
-    if (k <= 8)
-      fail_unless (is_zero_copy (held[k]), "frame %d was copied", k);
-    else
-      fail_if (is_zero_copy (held[k]), "frame %d was lent", k);
-  }
-  /* The writer is not stuck while we hold more than the threshold. */
-  for (i = 13; i <= 16; i++) {
-    GstBuffer *buf = pull_frame (h, HOLD_FRAME, i);
-
-    fail_if (is_zero_copy (buf));
-    gst_buffer_unref (buf);
-  }
-  fail_unless_equals_uint64 (get_u64 (h, "frames-copied"), 8);
-
-  /* Copies are ordinary memory, unaffected by the ring moving on.  Frame 1
-   * goes last so nothing returns to the writer before all are released. */
-  for (k = 0; k < (gint) G_N_ELEMENTS (order); k++) {
-    check_frame (held[order[k]], HOLD_FRAME, order[k]);
-    gst_buffer_replace (&held[order[k]], NULL);
-  }
-
-  /* Nothing held any more: back to lending. */
-  for (i = 17; i <= n; i++) {
-    GstBuffer *buf = pull_frame (h, HOLD_FRAME, i);
-
-    fail_unless (is_zero_copy (buf), "frame %" G_GUINT64_FORMAT " copied", i);
-    gst_buffer_unref (buf);
-  }
+  held[1] = pull_frame (h, HOLD_FRAME, 1);
+  fail_unless (in_ring (held[1], name));
+  /* A sub-buffer shares the frame and must follow it out of the ring. */
+  part = gst_buffer_copy_region (held[1], GST_BUFFER_COPY_MEMORY, 100, 1000);
+  fail_unless (in_ring (part, name));
+  for (i = 2; i <= n; i++)
+    held[i] = pull_frame (h, HOLD_FRAME, i);
   expect_eos (h);
   fail_unless_equals_int (writer_join (wj, &written), ZB_OK);
   fail_unless_equals_int (written, n);
-  fail_unless_equals_uint64 (get_u64 (h, "frames-copied"), 8);
-  fail_unless_equals_uint64 (get_u64 (h, "frames-received"), n);
 
+  evacuated = get_u64 (h, "frames-evacuated");
+  fail_unless_equals_uint64 (get_u64 (h, "frames-copied"), evacuated);
+  fail_unless_equals_uint64 (get_u64 (h, "frames-received"), n);
+  /* The ring holds 16 of these frames: all others must have moved. */
+  fail_unless (evacuated >= n - RING_BYTES / HOLD_T,
+      "only %" G_GUINT64_FORMAT " frames evacuated", evacuated);
+
+  /* Oldest first: frame 1 left, the newest is still lent; every buffer
+   * is either still in the ring or counted as evacuated. */
+  fail_if (in_ring (held[1], name));
+  fail_if (in_ring (part, name));
+  fail_unless (in_ring (held[n], name));
+  for (i = 1; i <= n; i++) {
+    check_frame (held[i], HOLD_FRAME, i);
+    if (in_ring (held[i], name))
+      lent++;
+  }
+  fail_unless_equals_uint64 (lent + evacuated, n);
+  fill_frame (expected, HOLD_FRAME, 1);
+  fail_unless (gst_buffer_memcmp (part, 0, expected + 100, 1000) == 0);
+
+  gst_buffer_unref (part);
+  for (i = 1; i <= n; i++)
+    gst_buffer_unref (held[i]);
+  g_free (held);
   src_free (h, bus, name);
   g_free (name);
 }
 
 GST_END_TEST;
 
-GST_START_TEST (test_copy_threshold_zero_always_copies)
+/* A frame mapped while the ring fills is left in place (its bytes must not
+ * move under the mapping), pins the ring, and moves once unmapped. */
+GST_START_TEST (test_mapped_frame_is_not_evacuated)
+{
+  const guint n = 40, ring_frames = RING_BYTES / HOLD_T;
+  gchar *name = make_name ("evacmap");
+  GstBus *bus;
+  GstHarness *h = src_new (name, &bus);
+  GstBuffer *held[17] = { NULL, };
+  GstBuffer *buf;
+  GstMapInfo m1, again;
+  guint8 expected[HOLD_FRAME];
+  const guint8 *ring_ptr;
+  Writer *wj;
+  guint64 i;
+  gint written;
+
+  /* zerosrc pushes frame k+1 only after we took frame k, so frame 1 is
+   * mapped before the ring comes under pressure (at frame 9). */
+  gst_harness_set_blocking_push_mode (h);
+  gst_harness_play (h);
+  wj = writer_start (name, "application/x-zbtest", n, HOLD_FRAME);
+  fill_frame (expected, HOLD_FRAME, 1);
+
+  held[1] = pull_frame (h, HOLD_FRAME, 1);
+  fail_unless (gst_buffer_map (held[1], &m1, GST_MAP_READ));
+  ring_ptr = m1.data;
+  fail_unless (in_shm (ring_ptr, name));
+
+  for (i = 2; i <= ring_frames; i++)
+    held[i] = pull_frame (h, HOLD_FRAME, i);
+  /* Pressure arose and the frames behind frame 1 were moved... */
+  fail_unless (get_u64 (h, "frames-evacuated") > 0);
+  fail_if (in_ring (held[2], name));
+  /* ...but frame 1 is still where it was mapped, and intact. */
+  fail_unless (gst_buffer_map (held[1], &again, GST_MAP_READ));
+  fail_unless (again.data == ring_ptr);
+  gst_buffer_unmap (held[1], &again);
+  fail_unless (memcmp (m1.data, expected, HOLD_FRAME) == 0);
+  /* It pins the ring: the writer cannot wrap over it. */
+  fail_unless (g_atomic_int_get (&wj->written) <= (gint) ring_frames);
+
+  /* Unmapped, it moves at zerosrc's next check and the writer resumes. */
+  gst_buffer_unmap (held[1], &m1);
+  for (i = ring_frames + 1; i <= n; i++) {
+    buf = pull_frame (h, HOLD_FRAME, i);
+    gst_buffer_unref (buf);
+  }
+  expect_eos (h);
+  fail_unless_equals_int (writer_join (wj, &written), ZB_OK);
+  fail_unless_equals_int (written, n);
+
+  fail_if (in_ring (held[1], name));
+  for (i = 1; i <= ring_frames; i++) {
+    check_frame (held[i], HOLD_FRAME, i);
+    gst_buffer_unref (held[i]);
+  }
+  fail_unless (get_u64 (h, "frames-evacuated") >= ring_frames);
+  src_free (h, bus, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Frames of almost a third of the ring with a threshold the held frames
+ * never reach: the writer needs room for a frame after the wrap, so
+ * zerosrc, starved, evacuates anyway. */
+GST_START_TEST (test_evacuate_when_writer_is_stuck)
+{
+  const gsize size = 20000;
+  const guint n = 12;
+  gchar *name = make_name ("evacstuck");
+  GstBus *bus;
+  GstHarness *h = src_new (name, &bus);
+  GstBuffer *held[13] = { NULL, };
+  Writer *wj;
+  guint64 i;
+  gint written;
+
+  /* 3 frames (60048 bytes) fit, and stay under 95% of 65536 */
+  g_object_set (h->element, "evacuate-threshold", 95, NULL);
+  gst_harness_play (h);
+  wj = writer_start (name, "application/x-zbtest", n, size);
+  for (i = 1; i <= n; i++)
+    held[i] = pull_frame (h, size, i);
+  expect_eos (h);
+  fail_unless_equals_int (writer_join (wj, &written), ZB_OK);
+  fail_unless_equals_int (written, n);
+  fail_unless (get_u64 (h, "frames-evacuated") >= n - 3);
+
+  for (i = 1; i <= n; i++) {
+    check_frame (held[i], size, i);
+    gst_buffer_unref (held[i]);
+  }
+  src_free (h, bus, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_evacuate_threshold_zero_copies_everything)
 {
   gchar *name = make_name ("copy0");
   GstBus *bus;
@@ -712,20 +873,216 @@ GST_START_TEST (test_copy_threshold_zero_always_copies)
   Writer *wj;
   guint64 i;
 
-  g_object_set (h->element, "copy-threshold", 0, NULL);
+  g_object_set (h->element, "evacuate-threshold", 0, NULL);
   gst_harness_play (h);
   wj = writer_start (name, VIDEO_JSON, 5, VIDEO_FRAME);
   for (i = 1; i <= 5; i++) {
     GstBuffer *buf = pull_frame (h, VIDEO_FRAME, i);
 
-    fail_if (is_zero_copy (buf));
+    fail_if (in_ring (buf, name));
     gst_buffer_unref (buf);
   }
   expect_eos (h);
   fail_unless_equals_int (writer_join (wj, NULL), ZB_OK);
   fail_unless_equals_uint64 (get_u64 (h, "frames-copied"), 5);
+  fail_unless_equals_uint64 (get_u64 (h, "frames-evacuated"), 0);
 
   src_free (h, bus, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Threshold 100 lends every frame and never copies: a holder stalls the
+ * writer at exactly one ring's worth. */
+GST_START_TEST (test_evacuate_threshold_100_never_copies)
+{
+  const guint ring_frames = RING_BYTES / HOLD_T;
+  gchar *name = make_name ("copy100");
+  GstBus *bus;
+  GstHarness *h = src_new (name, &bus);
+  GstBuffer *held[17] = { NULL, };
+  Writer *wj;
+  guint64 i;
+  gint written;
+
+  g_object_set (h->element, "evacuate-threshold", 100, NULL);
+  gst_harness_play (h);
+  wj = writer_start (name, "application/x-zbtest", ring_frames + 4, HOLD_FRAME);
+  for (i = 1; i <= ring_frames; i++) {
+    held[i] = pull_frame (h, HOLD_FRAME, i);
+    fail_unless (in_ring (held[i], name));
+  }
+  fail_unless_equals_uint64 (get_u64 (h, "frames-copied"), 0);
+  fail_unless (g_atomic_int_get (&wj->written) <= (gint) ring_frames);
+
+  /* Giving frames 1-4 back makes room for 4 more after the wrap. */
+  for (i = 1; i <= 4; i++)
+    gst_buffer_replace (&held[i], NULL);
+  for (i = ring_frames + 1; i <= ring_frames + 4; i++)
+    gst_buffer_unref (pull_frame (h, HOLD_FRAME, i));
+  expect_eos (h);
+  fail_unless_equals_int (writer_join (wj, &written), ZB_OK);
+  fail_unless_equals_int (written, ring_frames + 4);
+  fail_unless_equals_uint64 (get_u64 (h, "frames-copied"), 0);
+
+  for (i = 5; i <= ring_frames; i++)
+    gst_buffer_unref (held[i]);
+  src_free (h, bus, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* A writable mapping of a lent frame gets a copy; the ring is untouched. */
+GST_START_TEST (test_writable_map_copies)
+{
+  gchar *name = make_name ("wmap");
+  GstBus *bus;
+  GstHarness *h = src_new (name, &bus);
+  GstBuffer *buf, *w;
+  GstMapInfo map;
+  Writer *wj;
+
+  gst_harness_play (h);
+  wj = writer_start (name, "application/x-zbtest", 1, HOLD_FRAME);
+  buf = pull_frame (h, HOLD_FRAME, 1);
+  fail_unless (in_ring (buf, name));
+
+  w = gst_buffer_make_writable (gst_buffer_ref (buf));
+  fail_unless (gst_buffer_map (w, &map, GST_MAP_WRITE));
+  fail_if (in_shm (map.data, name));
+  map.data[0] ^= 0xff;
+  gst_buffer_unmap (w, &map);
+  gst_buffer_unref (w);
+
+  check_frame (buf, HOLD_FRAME, 1);
+  fail_unless (in_ring (buf, name));
+  gst_buffer_unref (buf);
+  expect_eos (h);
+  fail_unless_equals_int (writer_join (wj, NULL), ZB_OK);
+  src_free (h, bus, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* Buffers outlive the element: lent ones, evacuated ones, a sub-buffer and
+ * one mapped across the stop all stay readable and free cleanly. */
+GST_START_TEST (test_buffers_outlive_stop)
+{
+  const guint n = 30;
+  gchar *name = make_name ("outlive");
+  GstBus *bus;
+  GstHarness *h = src_new (name, &bus);
+  GstBuffer *held[31] = { NULL, };
+  GstBuffer *part;
+  GstMapInfo map;
+  guint8 expected[HOLD_FRAME];
+  Writer *wj;
+  guint64 i;
+
+  gst_harness_play (h);
+  wj = writer_start (name, "application/x-zbtest", n, HOLD_FRAME);
+  for (i = 1; i <= n; i++)
+    held[i] = pull_frame (h, HOLD_FRAME, i);
+  expect_eos (h);
+  fail_unless_equals_int (writer_join (wj, NULL), ZB_OK);
+  fail_unless (get_u64 (h, "frames-evacuated") > 0);
+  fail_if (in_ring (held[1], name));
+  fail_unless (in_ring (held[n], name));
+  part = gst_buffer_copy_region (held[n], GST_BUFFER_COPY_MEMORY, 10, 100);
+  fail_unless (gst_buffer_map (held[n - 1], &map, GST_MAP_READ));
+
+  /* Stopping removes the buffer's names even with frames still lent. */
+  src_free (h, bus, name);
+
+  fill_frame (expected, HOLD_FRAME, n - 1);
+  fail_unless (memcmp (map.data, expected, HOLD_FRAME) == 0);
+  gst_buffer_unmap (held[n - 1], &map);
+  for (i = 1; i <= n; i++) {
+    check_frame (held[i], HOLD_FRAME, i);
+    gst_buffer_unref (held[i]);
+  }
+  /* The sub-buffer keeps the last frame, and the reader, alive. */
+  fill_frame (expected, HOLD_FRAME, n);
+  fail_unless (gst_buffer_memcmp (part, 0, expected + 10, 100) == 0);
+  gst_buffer_unref (part);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* The issue's reproduction in one process: a queue that keeps 20 frames
+ * (min-threshold-buffers) in front of fakesink, with a ring of 9 frames.
+ * Without evacuation the writer and the pipeline wait for each other. */
+typedef struct
+{
+  gint count;
+  gint bad;
+} Handoffs;
+
+static void
+on_handoff (GstElement * sink, GstBuffer * buf, GstPad * pad,
+    gpointer user_data)
+{
+  Handoffs *ho = user_data;
+  guint64 seq = g_atomic_int_add (&ho->count, 1) + 1;
+
+  if (!frame_ok (buf, 320 * 240 * 3 / 2, seq))
+    g_atomic_int_inc (&ho->bad);
+}
+
+GST_START_TEST (test_queue_holding_frames_does_not_deadlock)
+{
+  const gsize size = 320 * 240 * 3 / 2;
+  const guint n = 60;
+  gchar *name = make_name ("queue");
+  gchar *desc = g_strdup_printf ("zerosrc name=src buffer-name=%s "
+      "payload-size=1M ! queue min-threshold-buffers=20 ! "
+      "fakesink name=sink sync=false signal-handoffs=true", name);
+  GError *err = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &err);
+  GstElement *src, *sink;
+  Handoffs ho = { 0, 0 };
+  GstBus *bus;
+  GstMessage *msg;
+  Writer *wj;
+  gint written;
+
+  fail_unless (pipeline != NULL && err == NULL, "%s",
+      err ? err->message : "no pipeline");
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff), &ho);
+  bus = gst_element_get_bus (pipeline);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING)
+      != GST_STATE_CHANGE_FAILURE);
+  wj = writer_start (name, "video/x-raw, format=(string)I420, "
+      "width=(int)320, height=(int)240, framerate=(fraction)30/1", n, size);
+
+  /* Well under the writer's own 30 s timeout: a deadlock shows here. */
+  msg = gst_bus_timed_pop_filtered (bus, 20 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no EOS within 20 s: %d frames through, writer "
+      "wrote %d", g_atomic_int_get (&ho.count),
+      g_atomic_int_get (&wj->written));
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+
+  fail_unless_equals_int (writer_join (wj, &written), ZB_OK);
+  fail_unless_equals_int (written, n);
+  fail_unless_equals_int (g_atomic_int_get (&ho.count), n);
+  fail_unless_equals_int (g_atomic_int_get (&ho.bad), 0);
+  fail_unless (get_u64_of (src, "frames-evacuated") > 0);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  assert_no_leftovers (name);
+  g_free (desc);
   g_free (name);
 }
 
@@ -1083,8 +1440,14 @@ zerosrc_suite (void)
   tcase_add_test (tc, test_no_metadata_uses_downstream_caps);
   tcase_add_test (tc, test_frames_in_order);
   tcase_add_test (tc, test_release_out_of_order);
-  tcase_add_test (tc, test_copy_threshold);
-  tcase_add_test (tc, test_copy_threshold_zero_always_copies);
+  tcase_add_test (tc, test_evacuate_held_frames);
+  tcase_add_test (tc, test_mapped_frame_is_not_evacuated);
+  tcase_add_test (tc, test_evacuate_when_writer_is_stuck);
+  tcase_add_test (tc, test_evacuate_threshold_zero_copies_everything);
+  tcase_add_test (tc, test_evacuate_threshold_100_never_copies);
+  tcase_add_test (tc, test_writable_map_copies);
+  tcase_add_test (tc, test_buffers_outlive_stop);
+  tcase_add_test (tc, test_queue_holding_frames_does_not_deadlock);
   tcase_add_test (tc, test_do_timestamp);
   tcase_add_test (tc, test_writer_crash_is_an_error);
   tcase_add_test (tc, test_writer_crash_eos);
