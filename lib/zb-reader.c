@@ -464,12 +464,20 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
   if (avail < skip + T)
     return ZB_ETIMEDOUT;        /* header seen, payload not yet published */
   if (h.sequence_number != r->expected_seq) {
-    /* A new writer after the previous one ended starts again at 1. */
-    if (!(h.sequence_number == 1 && r->frames > 0 && r->writer_ended))
+    if (h.sequence_number != 1)
       return zb_fail (ZB_ECORRUPT, "%s: sequence jump: expected frame %llu, "
           "found %llu at offset %llu", r->name,
           (unsigned long long) r->expected_seq,
           (unsigned long long) h.sequence_number, (unsigned long long) pos);
+    /* A new writer starts again at 1.  If the end of the previous one's
+     * stream was not reported yet, report it now; the next call takes
+     * this frame. */
+    r->expected_seq = 1;
+    if (!r->writer_ended) {
+      r->writer_ended = 1;
+      return zb_fail (ZB_EOS, "%s: writer closed, all frames read; a new "
+          "writer follows", r->name);
+    }
   }
   r->writer_ended = 0;
   r->writer_seen = 1;

@@ -128,15 +128,18 @@ ZB_API int zb_reader_get_metadata (zb_reader * r, const void **data,
     size_t * size);
 
 /* Next frame, zero-copy.  Returns 0, ZB_ETIMEDOUT, ZB_EOS (clean close and
- * all read), ZB_EWRITERGONE (writer died with nothing left to read),
+ * all read; also once when a new writer restarts at sequence 1 before the
+ * previous writer's end was seen — the next call returns its first frame),
+ * ZB_EWRITERGONE (writer died with nothing left to read),
  * ZB_ECORRUPT, ZB_ECANCELED (interrupted) or ZB_ESYS. */
 ZB_API int zb_reader_acquire (zb_reader * r, zb_frame * frame, int timeout_ms);
 
 /* Give a frame back.  Any order, any thread, also after zb_reader_close(). */
 ZB_API int zb_reader_release (zb_reader * r, const zb_frame * frame);
 
-/* Make blocking calls return ZB_ECANCELED at once (on != 0) until cleared
- * (on == 0).  Any thread. */
+/* Make zb_reader_acquire() and zb_reader_wait_writer() return ZB_ECANCELED
+ * at once (on != 0), even with a frame ready, until cleared (on == 0).  Any
+ * thread. */
 ZB_API void zb_reader_interrupt (zb_reader * r, int on);
 
 /* Remove every object of the buffer.  Frames still held stay readable until
@@ -190,15 +193,22 @@ ZB_API int zb_writer_write (zb_writer * w, const void *data, size_t size,
  * like zb_writer_write(). */
 ZB_API int zb_writer_reserve (zb_writer * w, size_t size, void **payload,
     int timeout_ms);
-/* Publish the reserved frame with its final size (1..reserved size). */
+/* Publish the reserved frame with its final size (1..reserved size).  In
+ * one rare case (a reservation ending exactly at the ring's end, shrunk by
+ * 1..15 bytes) the frame must be placed again and the commit can wait, up
+ * to the reserve's timeout, and fail like zb_writer_write(). */
 ZB_API int zb_writer_commit (zb_writer * w, size_t size);
 /* Drop the reservation; nothing is published. */
 ZB_API int zb_writer_abandon (zb_writer * w);
 
-/* Largest payload this ring can ever take in one frame. */
+/* Largest payload accepted: a frame this big can be placed from any write
+ * position (2 * (16 + size) + 15 <= payload size), so it never stalls.
+ * Larger frames get ZB_ETOOLARGE at once. */
 ZB_API size_t zb_writer_max_frame_size (const zb_writer * w);
 
-/* Make blocking calls return ZB_ECANCELED until cleared.  Any thread. */
+/* Make writes and reservations that would wait for space return
+ * ZB_ECANCELED at once until cleared; ones that need no wait go through.
+ * Any thread. */
 ZB_API void zb_writer_interrupt (zb_writer * w, int on);
 
 /* Detach: the reader sees end of stream after the last frame.  NULL ignored. */

@@ -1,0 +1,465 @@
+/* Calls that block, woken from another thread: interrupts, a reader that
+ * closes under a blocked writer, a writer that closes under a blocked reader
+ * (cleanly or silently, quirk 8), a writer that starts first (quirk 11),
+ * release after close from another thread, and the thread-local error text.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "zbtest.h"
+
+#include <pthread.h>
+
+/* A blocking call run in a thread; the main thread waits for it to be
+ * about to block, acts, and measures how long the call takes to return. */
+typedef struct job
+{
+  zb_reader *r;
+  zb_writer *w;
+  const char *name;
+  int kind;
+  int timeout;
+  size_t size;
+  atomic_int started;
+  atomic_int done;
+  int rc;
+  double returned_at;
+  zb_frame frame;
+} job;
+
+enum
+{ J_ACQUIRE, J_WAIT_WRITER, J_WRITE, J_RESERVE, J_OPEN };
+
+static void *
+job_run (void *arg)
+{
+  job *j = arg;
+  static uint8_t buf[4096];
+  void *p;
+
+  atomic_store (&j->started, 1);
+  switch (j->kind) {
+    case J_ACQUIRE:
+      j->rc = zb_reader_acquire (j->r, &j->frame, j->timeout);
+      break;
+    case J_WAIT_WRITER:
+      j->rc = zb_reader_wait_writer (j->r, j->timeout);
+      break;
+    case J_WRITE:
+      j->rc = zb_writer_write (j->w, buf, j->size, j->timeout);
+      break;
+    case J_RESERVE:
+      j->rc = zb_writer_reserve (j->w, j->size, &p, j->timeout);
+      if (j->rc == 0)
+        zb_writer_abandon (j->w);
+      break;
+    case J_OPEN:
+      j->rc = zb_writer_open (&j->w, j->name, j->timeout);
+      break;
+  }
+  j->returned_at = zbt_now_ms ();
+  atomic_store (&j->done, 1);
+  return NULL;
+}
+
+static void
+job_start (job * j, pthread_t * t)
+{
+  atomic_store (&j->started, 0);
+  atomic_store (&j->done, 0);
+  REQUIRE (pthread_create (t, NULL, job_run, j) == 0);
+  REQUIRE (WAIT_UNTIL (atomic_load (&j->started), 5000));
+  /* Give it time to really block; the checks hold either way. */
+  zbt_sleep_ms (150);
+  CHECK (!atomic_load (&j->done));
+}
+
+/* Join and return the ms between `since` and the call's return. */
+static double
+job_finish (job * j, pthread_t t, double since)
+{
+  pthread_join (t, NULL);
+  return j->returned_at - since;
+}
+
+typedef struct pair
+{
+  char name[64];
+  zb_reader *r;
+  zb_writer *w;
+  zbt_shm m;
+} pair;
+
+static void
+pair_open (pair * p, uint64_t P)
+{
+  zb_reader_options opts = { 64, P, 0 };
+
+  zbt_name (p->name, sizeof p->name, "threads");
+  REQUIRE_RC (zb_reader_create (&p->r, p->name, &opts), 0);
+  REQUIRE_RC (zb_writer_open (&p->w, p->name, 1000), 0);
+  REQUIRE (zbt_shm_map (p->name, &p->m) == 0);
+}
+
+static void
+pair_close (pair * p)
+{
+  zb_writer_close (p->w);
+  zb_reader_close (p->r);
+  zbt_shm_unmap (&p->m);
+  CHECK (zbt_all_gone (p->name));
+}
+
+static void
+fill_ring (zb_writer * w)
+{
+  static uint8_t buf[200];
+  int n, rc = 0;
+
+  for (n = 0; n < 100; n++)
+    if ((rc = zb_writer_write (w, buf, sizeof buf, 0)) != 0)
+      break;
+  CHECK_RC (rc, ZB_ETIMEDOUT);
+}
+
+static void
+test_interrupt_reader (void)
+{
+  pair p;
+  job j = { 0 };
+  pthread_t t;
+  double t0, ms;
+  zb_frame f;
+
+  pair_open (&p, 4096);
+  j.r = p.r;
+  j.kind = J_ACQUIRE;
+  j.timeout = -1;
+  job_start (&j, &t);
+  t0 = zbt_now_ms ();
+  zb_reader_interrupt (p.r, 1);
+  ms = job_finish (&j, t, t0);
+  zbt_note ("interrupted acquire returned after %.1f ms", ms);
+  CHECK_RC (j.rc, ZB_ECANCELED);
+  CHECK (ms < 500);
+
+  /* Sticky until cleared, and immediate even with a long timeout. */
+  t0 = zbt_now_ms ();
+  CHECK_RC (zb_reader_acquire (p.r, &f, 0), ZB_ECANCELED);
+  CHECK_RC (zb_reader_acquire (p.r, &f, 2000), ZB_ECANCELED);
+  CHECK (zbt_now_ms () - t0 < 200);
+  zb_reader_interrupt (p.r, 0);
+  CHECK_RC (zb_reader_acquire (p.r, &f, 0), ZB_ETIMEDOUT);
+  CHECK_RC (zb_writer_write (p.w, "x", 1, 0), 0);
+  CHECK_RC (zb_reader_acquire (p.r, &f, 1000), 0);
+  CHECK_EQ (f.sequence, 1);
+  zb_reader_release (p.r, &f);
+  /* The interrupt's wake-up did not confuse the frame accounting. */
+  CHECK_RC (zb_reader_acquire (p.r, &f, 0), ZB_ETIMEDOUT);
+  CHECK_RC (zb_writer_write (p.w, "y", 1, 0), 0);
+  CHECK_RC (zb_reader_acquire (p.r, &f, 1000), 0);
+  CHECK_EQ (f.sequence, 2);
+  zb_reader_release (p.r, &f);
+  pair_close (&p);
+
+  /* wait_writer, blocked with no writer at all. */
+  {
+    zb_reader_options opts = { 64, 4096, 0 };
+    zb_reader *r = NULL;
+    char name[64];
+
+    zbt_name (name, sizeof name, "threads");
+    REQUIRE_RC (zb_reader_create (&r, name, &opts), 0);
+    memset (&j, 0, sizeof j);
+    j.r = r;
+    j.kind = J_WAIT_WRITER;
+    j.timeout = -1;
+    job_start (&j, &t);
+    t0 = zbt_now_ms ();
+    zb_reader_interrupt (r, 1);
+    ms = job_finish (&j, t, t0);
+    CHECK_RC (j.rc, ZB_ECANCELED);
+    CHECK (ms < 500);
+    zb_reader_close (r);
+    CHECK (zbt_all_gone (name));
+  }
+}
+
+static void
+test_interrupt_writer (void)
+{
+  pair p;
+  job j = { 0 };
+  pthread_t t;
+  double t0, ms;
+  uint64_t wc, fb;
+  void *ptr;
+  zb_frame f;
+  int kind;
+  static uint8_t buf[200];
+
+  for (kind = J_WRITE; kind <= J_RESERVE; kind++) {
+    pair_open (&p, 1024);
+    fill_ring (p.w);
+    wc = zbt_get (&p.m, OFF_WRITTEN_COUNT);
+    fb = zbt_get (&p.m, OFF_PAYLOAD_FREE);
+    memset (&j, 0, sizeof j);
+    j.w = p.w;
+    j.kind = kind;
+    j.size = 200;
+    j.timeout = -1;
+    job_start (&j, &t);
+    t0 = zbt_now_ms ();
+    zb_writer_interrupt (p.w, 1);
+    ms = job_finish (&j, t, t0);
+    zbt_note ("interrupted %s returned after %.1f ms",
+        kind == J_WRITE ? "write" : "reserve", ms);
+    CHECK_RC (j.rc, ZB_ECANCELED);
+    CHECK (ms < 500);
+    /* Nothing was published or taken. */
+    CHECK_EQ (zbt_get (&p.m, OFF_WRITTEN_COUNT), wc);
+    CHECK_EQ (zbt_get (&p.m, OFF_PAYLOAD_FREE), fb);
+
+    /* Calls that would have to wait fail at once until cleared. */
+    t0 = zbt_now_ms ();
+    CHECK_RC (zb_writer_write (p.w, buf, 200, 2000), ZB_ECANCELED);
+    CHECK_RC (zb_writer_reserve (p.w, 200, &ptr, 2000), ZB_ECANCELED);
+    CHECK (zbt_now_ms () - t0 < 200);
+    zb_writer_interrupt (p.w, 0);
+    CHECK_RC (zb_writer_write (p.w, buf, 200, 0), ZB_ETIMEDOUT);
+    while (zb_reader_acquire (p.r, &f, 0) == 0)
+      zb_reader_release (p.r, &f);
+    CHECK_RC (zb_writer_write (p.w, "x", 1, 0), 0);
+    CHECK_RC (zb_reader_acquire (p.r, &f, 1000), 0);
+    CHECK_EQ (f.size, 1);
+    zb_reader_release (p.r, &f);
+    pair_close (&p);
+  }
+}
+
+/* The reader closes while the writer waits for space. */
+static void
+test_reader_closes_under_writer (void)
+{
+  pair p;
+  job j = { 0 };
+  pthread_t t;
+  double t0, ms;
+
+  pair_open (&p, 1024);
+  fill_ring (p.w);
+  j.w = p.w;
+  j.kind = J_WRITE;
+  j.size = 200;
+  j.timeout = 10000;
+  job_start (&j, &t);
+  t0 = zbt_now_ms ();
+  zb_reader_close (p.r);
+  ms = job_finish (&j, t, t0);
+  zbt_note ("writer blocked on a full ring saw the reader close after "
+      "%.1f ms", ms);
+  CHECK_RC (j.rc, ZB_EREADERGONE);
+  CHECK (ms < 1000);
+  zb_writer_close (p.w);
+  zbt_shm_unmap (&p.m);
+  CHECK (zbt_all_gone (p.name));
+}
+
+/* The writer closes (cleanly) while the reader waits for a frame. */
+static void
+test_writer_closes_under_reader (void)
+{
+  pair p;
+  job j = { 0 };
+  pthread_t t;
+  double t0, ms;
+
+  pair_open (&p, 4096);
+  j.r = p.r;
+  j.kind = J_ACQUIRE;
+  j.timeout = 10000;
+  job_start (&j, &t);
+  t0 = zbt_now_ms ();
+  zb_writer_close (p.w);
+  p.w = NULL;
+  ms = job_finish (&j, t, t0);
+  zbt_note ("blocked reader saw a clean writer close after %.1f ms", ms);
+  CHECK_RC (j.rc, ZB_EOS);
+  CHECK (ms < 500);
+  pair_close (&p);
+}
+
+/* Quirk 8: an upstream writer leaves without posting; the blocked reader
+ * notices by itself, well before its timeout. */
+static void
+test_silent_close_while_blocked (void)
+{
+  zb_reader_options opts = { 64, 1024, 0 };
+  zb_reader *r = NULL;
+  zbt_emu e;
+  char name[64];
+  job j = { 0 };
+  pthread_t t;
+  double t0, ms;
+  zb_frame f;
+
+  zbt_name (name, sizeof name, "threads");
+  REQUIRE_RC (zb_reader_create (&r, name, &opts), 0);
+  REQUIRE (zbt_emu_attach (&e, name, getpid ()) == 0);
+  zbt_emu_frame (&e, 10);
+  CHECK_RC (zb_reader_acquire (r, &f, 1000), 0);
+  zb_reader_release (r, &f);
+  j.r = r;
+  j.kind = J_ACQUIRE;
+  j.timeout = 10000;
+  job_start (&j, &t);
+  t0 = zbt_now_ms ();
+  zbt_set (&e.m, OFF_WRITER_PID, 0);
+  ms = job_finish (&j, t, t0);
+  zbt_note ("blocked reader saw a silent writer close after %.1f ms", ms);
+  CHECK_RC (j.rc, ZB_EOS);
+  CHECK (ms < 1000);
+  zbt_emu_detach (&e);
+  zb_reader_close (r);
+  CHECK (zbt_all_gone (name));
+}
+
+/* Quirk 11: the writer is started before the reader exists. */
+static void
+test_writer_first (void)
+{
+  zb_reader_options opts = { 64, 4096, 0 };
+  zb_reader *r = NULL;
+  char name[64];
+  job j = { 0 };
+  pthread_t t;
+  double t0, ms;
+  zb_frame f;
+
+  zbt_name (name, sizeof name, "threads");
+  j.name = name;
+  j.kind = J_OPEN;
+  j.timeout = 5000;
+  job_start (&j, &t);
+  t0 = zbt_now_ms ();
+  REQUIRE_RC (zb_reader_create (&r, name, &opts), 0);
+  ms = job_finish (&j, t, t0);
+  zbt_note ("waiting writer connected %.1f ms after the reader appeared", ms);
+  CHECK_RC (j.rc, 0);
+  CHECK (ms < 1000);
+  if (j.w) {
+    CHECK_RC (zb_writer_write (j.w, "hello", 5, 1000), 0);
+    CHECK_RC (zb_reader_acquire (r, &f, 1000), 0);
+    CHECK (f.size == 5 && memcmp (f.data, "hello", 5) == 0);
+    zb_reader_release (r, &f);
+    zb_writer_close (j.w);
+  }
+  zb_reader_close (r);
+  CHECK (zbt_all_gone (name));
+}
+
+/* Frames held at close, released later from other threads. */
+typedef struct
+{
+  zb_reader *r;
+  zb_frame f;
+  uint64_t seq;
+  size_t len;
+  int rc;
+  long bad;
+} rel_job;
+
+static void *
+release_run (void *arg)
+{
+  rel_job *rj = arg;
+
+  rj->bad = zbt_verify (rj->f.data, rj->len, rj->seq);
+  rj->rc = zb_reader_release (rj->r, &rj->f);
+  return NULL;
+}
+
+static void
+test_release_after_close (void)
+{
+  pair p;
+  rel_job rj[3];
+  pthread_t t[3];
+  uint8_t buf[300];
+  int i;
+
+  pair_open (&p, 4096);
+  for (i = 0; i < 3; i++) {
+    zbt_fill (buf, sizeof buf, i + 1);
+    CHECK_RC (zb_writer_write (p.w, buf, sizeof buf, 0), 0);
+    rj[i].r = p.r;
+    rj[i].seq = i + 1;
+    rj[i].len = sizeof buf;
+    CHECK_RC (zb_reader_acquire (p.r, &rj[i].f, 1000), 0);
+  }
+  zb_reader_close (p.r);
+  CHECK (zbt_all_gone (p.name));
+  for (i = 0; i < 3; i++)
+    REQUIRE (pthread_create (&t[i], NULL, release_run, &rj[i]) == 0);
+  for (i = 0; i < 3; i++) {
+    pthread_join (t[i], NULL);
+    CHECK_RC (rj[i].rc, 0);
+    CHECK (rj[i].bad < 0);
+  }
+  zb_writer_close (p.w);
+  zbt_shm_unmap (&p.m);
+}
+
+/* zb_last_error() belongs to the calling thread. */
+static char other_error[512];
+static char other_error_after[512];
+static const char *missing_name;
+
+static void *
+error_run (void *arg)
+{
+  zb_writer *w = NULL;
+  char name[80];
+
+  (void) arg;
+  snprintf (other_error, sizeof other_error, "%s", zb_last_error ());
+  snprintf (name, sizeof name, "%s-other", missing_name);
+  zb_writer_open (&w, name, 0);
+  snprintf (other_error_after, sizeof other_error_after, "%s",
+      zb_last_error ());
+  return NULL;
+}
+
+static void
+test_last_error_per_thread (void)
+{
+  char name[64];
+  zb_writer *w = NULL;
+  pthread_t t;
+
+  zbt_name (name, sizeof name, "threads");
+  missing_name = name;
+  CHECK_RC (zb_writer_open (&w, name, 0), ZB_ENOTFOUND);
+  CHECK (strstr (zb_last_error (), name) != NULL);
+  REQUIRE (pthread_create (&t, NULL, error_run, NULL) == 0);
+  pthread_join (t, NULL);
+  CHECK (other_error[0] == '\0');
+  CHECK (strstr (other_error_after, "-other") != NULL);
+  /* Ours is untouched by the other thread's failure. */
+  CHECK (strstr (zb_last_error (), name) != NULL);
+  CHECK (strstr (zb_last_error (), "-other") == NULL);
+}
+
+int
+main (void)
+{
+  test_interrupt_reader ();
+  test_interrupt_writer ();
+  test_reader_closes_under_writer ();
+  test_writer_closes_under_reader ();
+  test_silent_close_while_blocked ();
+  test_writer_first ();
+  test_release_after_close ();
+  test_last_error_per_thread ();
+  return zbt_result ();
+}
