@@ -1165,9 +1165,16 @@ gst_zero_sink_connect (GstZeroSink * self)
     if (rc == ZB_ENOTFOUND || rc == ZB_ENOREADER) {
       if (self->conn_timeout == 0 || (self->conn_timeout > 0
               && g_get_monotonic_time () >= deadline)) {
-        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-            ("No reader created buffer \"%s\" within %d ms", self->name,
-                self->conn_timeout), ("%s", zb_last_error ()));
+        if (rc == ZB_ENOREADER)
+          GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+              ("Buffer \"%s\" exists but has no live reader (waited %d ms)",
+                  self->name, self->conn_timeout), ("%s; a reader in another "
+                  "PID namespace that is not libzerobuffer cannot be seen "
+                  "alive", zb_last_error ()));
+        else
+          GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+              ("No reader created buffer \"%s\" within %d ms", self->name,
+                  self->conn_timeout), ("%s", zb_last_error ()));
         return GST_FLOW_ERROR;
       }
       continue;
@@ -1188,6 +1195,18 @@ gst_zero_sink_connect (GstZeroSink * self)
         GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
             ("Invalid buffer name \"%s\"", self->name),
             ("%s", zb_last_error ()));
+        break;
+      case ZB_ENOSPC:
+        GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+            ("Not enough shared memory for buffer \"%s\": /dev/shm is too "
+                "small for the reader's ring", self->name),
+            ("%s", zb_last_error ()));
+        break;
+      case ZB_EVERSION:
+      case ZB_ECORRUPT:
+        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+            ("Buffer \"%s\" has an invalid or incompatible header",
+                self->name), ("%s", zb_last_error ()));
         break;
       default:
         GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,

@@ -43,6 +43,8 @@ struct zb_writer
 
   int reserved;
   uint64_t res_pos;
+  uint64_t res_tail;            /* bytes skipped at the end by a wrap */
+  int res_wrap;
   size_t res_size;
   int res_timeout;
 
@@ -101,6 +103,14 @@ try_connect (zb_writer * w, int *retry)
     *retry = 1;                 /* being created */
     rc = zb_fail (ZB_ENOTFOUND, "%s: buffer is not ready (%llu bytes)",
         name, (unsigned long long) st.st_size);
+    goto fail;
+  }
+  /* An upstream reader does not reserve its pages: do it, so that a
+   * too-small /dev/shm is an error here and not SIGBUS later (quirk 7). */
+  err = posix_fallocate (w->shm_fd, 0, st.st_size);
+  if (err == ENOSPC || err == EFBIG) {
+    rc = zb_fail_errno (ZB_ENOSPC, err, "%s: /dev/shm cannot hold the "
+        "buffer's %llu bytes", name, (unsigned long long) st.st_size);
     goto fail;
   }
   w->map_size = (size_t) st.st_size;
@@ -426,26 +436,15 @@ zb_writer_reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
     }
   }
 
-  if (wrap) {
-    if (tail >= ZB_FRAME_HEADER_SIZE) {
-      static const zb_frame_header marker = { 0, 0 };
-
-      memcpy (w->ring + w->write_pos, &marker, sizeof marker);
-      w->written_count++;
-      ZB_STORE (&w->oieb->payload_written_count, w->written_count);
-    }
-    if (tail)
-      atomic_fetch_sub_explicit (&w->oieb->payload_free_bytes, tail,
-          memory_order_release);
-    w->write_pos = 0;
-    ZB_STORE (&w->oieb->payload_write_pos, 0);
-    w->wraps++;
-  }
+  /* The wrap is published with the frame at commit, so an abandoned
+   * reservation leaves no orphan tail in front of a clean close. */
+  w->res_tail = wrap ? tail : 0;
+  w->res_wrap = wrap;
   w->reserved = 1;
-  w->res_pos = w->write_pos;
+  w->res_pos = wrap ? 0 : w->write_pos;
   w->res_size = size;
   w->res_timeout = timeout_ms;
-  *payload = w->ring + w->write_pos + ZB_FRAME_HEADER_SIZE;
+  *payload = w->ring + w->res_pos + ZB_FRAME_HEADER_SIZE;
   return ZB_OK;
 }
 
@@ -480,14 +479,23 @@ zb_writer_commit (zb_writer * w, size_t size)
     w->reserved = 0;
     return zb_fail (ZB_EREADERGONE, "%s: the reader is gone", w->name);
   }
+  if (w->res_wrap) {
+    if (w->res_tail >= ZB_FRAME_HEADER_SIZE) {
+      static const zb_frame_header marker = { 0, 0 };
+
+      memcpy (w->ring + w->write_pos, &marker, sizeof marker);
+      w->written_count++;
+    }
+    w->wraps++;
+  }
   h.payload_size = size;
   h.sequence_number = w->seq;
   memcpy (w->ring + w->res_pos, &h, sizeof h);
   w->write_pos = end;           /* may equal P (quirk 10) */
   ZB_STORE (&w->oieb->payload_write_pos, w->write_pos);
-  /* Publishes header and payload: the reader trusts these bytes only once
-   * they are no longer free. */
-  atomic_fetch_sub_explicit (&w->oieb->payload_free_bytes, T,
+  /* Publishes marker, header and payload at once: the reader trusts these
+   * bytes only once they are no longer free. */
+  atomic_fetch_sub_explicit (&w->oieb->payload_free_bytes, w->res_tail + T,
       memory_order_release);
   w->written_count++;
   ZB_STORE (&w->oieb->payload_written_count, w->written_count);

@@ -449,6 +449,36 @@ test_signals (void)
   CHECK (zbt_all_gone (missing));
 }
 
+/* A reservation that needs a wrap, abandoned, then a clean close: nothing
+ * of it may be published, so the reader sees end of stream, not a stray
+ * tail. */
+static void
+test_abandoned_wrap_then_close (void)
+{
+  char name[64];
+  zb_reader *r = make_reader (name, sizeof name, 1024);
+  zb_writer *w = NULL;
+  char frame[300];
+  zb_frame f;
+  void *p;
+  int i;
+
+  memset (frame, 7, sizeof frame);
+  REQUIRE_RC (zb_writer_open (&w, name, 1000), 0);
+  for (i = 0; i < 3; i++)       /* 3 x 316 = 948 of 1024 bytes: tail 76 */
+    CHECK_RC (zb_writer_write (w, frame, sizeof frame, 1000), 0);
+  for (i = 0; i < 3; i++) {
+    CHECK_RC (zb_reader_acquire (r, &f, 1000), 0);
+    CHECK_RC (zb_reader_release (r, &f), 0);
+  }
+  CHECK_RC (zb_writer_reserve (w, sizeof frame, &p, 1000), 0);
+  CHECK_RC (zb_writer_abandon (w), 0);
+  zb_writer_close (w);
+  CHECK_RC (zb_reader_acquire (r, &f, 1000), ZB_EOS);
+  zb_reader_close (r);
+  CHECK (zbt_all_gone (name));
+}
+
 int
 main (void)
 {
@@ -460,6 +490,7 @@ main (void)
   test_timeouts ();
   test_eos ();
   test_bad_release ();
+  test_abandoned_wrap_then_close ();
   test_signals ();
   return zbt_result ();
 }
