@@ -686,6 +686,8 @@ struct _GstZeroSink
   gsize frame_size;             /* from video caps, else 0 */
   gboolean described;           /* conn checked and metadata written */
   gboolean eos_closed;
+  gboolean failed;              /* an error was posted: do not wait or post
+                                 * again when upstream retries the caps */
 
   /* lock guards conn against unlock() and the unlocked flag; the
    * streaming thread and stop() are the only ones changing conn */
@@ -981,6 +983,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->unlocked = FALSE;
   g_mutex_unlock (&self->lock);
   self->eos_closed = FALSE;
+  self->failed = FALSE;
 
   /* The reader is waited for in the streaming thread, where unlock() can
    * interrupt it, never here. */
@@ -1240,6 +1243,8 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   gchar *element_name;
   GstFlowReturn ret;
 
+  if (self->failed)
+    return FALSE;
   if (self->caps) {
     if (gst_caps_is_equal (caps, self->caps)) {
       GST_DEBUG_OBJECT (self, "same caps again, nothing to do");
@@ -1276,8 +1281,10 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   /* Paused or flushing: render connects when data comes. */
   if (ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING)
     return TRUE;
-  /* Not negotiated: the same caps again must go through all checks. */
+  /* The error is posted; the same caps again must not wait and post it
+   * once more each time upstream retries. */
   gst_caps_replace (&self->caps, NULL);
+  self->failed = TRUE;
   return FALSE;
 }
 
