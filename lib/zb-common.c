@@ -147,7 +147,7 @@ zb_parse_size (const char *text, uint64_t *out)
   while (*p == ' ')
     p++;
   for (; *p >= '0' && *p <= '9'; p++, digits++) {
-    if (v > (UINT64_MAX - 9) / 10)
+    if (v > (UINT64_MAX - (uint64_t) (*p - '0')) / 10)
       return zb_fail (ZB_EINVAL, "size '%.64s' is too large", text);
     v = v * 10 + (uint64_t) (*p - '0');
   }
