@@ -589,10 +589,10 @@ gst_zero_src_notify_stats (GstZeroSrc * self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_EVACUATED]);
 }
 
+/* The caps to offer: those already settled, else the forced ones. */
 static GstCaps *
-gst_zero_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
+gst_zero_src_current_caps (GstZeroSrc * self)
 {
-  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
   GstCaps *caps = NULL;
 
   g_mutex_lock (&self->lock);
@@ -606,6 +606,14 @@ gst_zero_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
       caps = gst_caps_ref (self->caps);
     GST_OBJECT_UNLOCK (self);
   }
+  return caps;
+}
+
+static GstCaps *
+gst_zero_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  GstCaps *caps = gst_zero_src_current_caps (self);
 
   if (caps == NULL)
     caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (bsrc));
@@ -667,19 +675,7 @@ static gboolean
 gst_zero_src_negotiate (GstBaseSrc * bsrc)
 {
   GstZeroSrc *self = GST_ZERO_SRC (bsrc);
-  GstCaps *caps = NULL;
-
-  g_mutex_lock (&self->lock);
-  if (self->out_caps)
-    caps = gst_caps_ref (self->out_caps);
-  g_mutex_unlock (&self->lock);
-
-  if (caps == NULL) {
-    GST_OBJECT_LOCK (self);
-    if (self->caps)
-      caps = gst_caps_copy (self->caps);
-    GST_OBJECT_UNLOCK (self);
-  }
+  GstCaps *caps = gst_zero_src_current_caps (self);
 
   /* Without forced caps the writer's metadata decides, in create(). */
   if (caps == NULL)
