@@ -107,6 +107,9 @@ typedef struct _GstZeroConn
   /* guarded by lock */
   zb_writer *writer;            /* NULL once closed */
   gboolean busy;                /* a thread is inside zb_writer_* */
+  guint waiters;                /* threads in g_cond_wait on cond: GLib's
+                                 * broadcast enters the kernel even with
+                                 * none, so per-frame wakes check first */
   GstMemory *reserved;          /* memory holding the reservation */
   guint8 *res_data;
   gsize res_size;
@@ -200,7 +203,8 @@ gst_zero_conn_end_call (GstZeroConn * c)
   g_mutex_lock (&c->lock);
   c->busy = FALSE;
   w = gst_zero_conn_take_idle_writer (c);
-  g_cond_broadcast (&c->cond);
+  if (c->waiters)
+    g_cond_broadcast (&c->cond);
   g_mutex_unlock (&c->lock);
   zb_writer_close (w);
 }
@@ -213,8 +217,11 @@ gst_zero_conn_begin_call (GstZeroConn * c)
   zb_writer *w = NULL;
 
   g_mutex_lock (&c->lock);
-  while (c->busy && !c->unlocked && !c->flushing && !c->closing)
+  while (c->busy && !c->unlocked && !c->flushing && !c->closing) {
+    c->waiters++;
     g_cond_wait (&c->cond, &c->lock);
+    c->waiters--;
+  }
   if (!c->busy && !c->unlocked && !c->flushing && c->writer) {
     c->busy = TRUE;
     w = c->writer;
@@ -292,8 +299,11 @@ gst_zero_ring_allocator_free (GstAllocator * allocator, GstMemory * mem)
     if (c->reserved == mem) {
       /* Freed without being rendered: give the space back.  Nobody waits
        * for ring space while a reservation is out, so busy is brief. */
-      while (c->busy)
+      while (c->busy) {
+        c->waiters++;
         g_cond_wait (&c->cond, &c->lock);
+        c->waiters--;
+      }
       w = c->writer;
       c->busy = TRUE;
       g_mutex_unlock (&c->lock);
@@ -307,7 +317,8 @@ gst_zero_ring_allocator_free (GstAllocator * allocator, GstMemory * mem)
     }
     c->live--;
     w = gst_zero_conn_take_idle_writer (c);
-    g_cond_broadcast (&c->cond);
+    if (c->waiters)
+      g_cond_broadcast (&c->cond);
     g_mutex_unlock (&c->lock);
     zb_writer_close (w);
     gst_zero_conn_unref (c);
@@ -1363,7 +1374,7 @@ gst_zero_sink_write (GstZeroSink * self, GstZeroConn * c, GstBuffer * buf,
 {
   GstMemory *mem = NULL, *root;
   gint64 deadline = -1;
-  gboolean mine = FALSE;
+  gboolean mine = FALSE, in_time = TRUE;
   zb_writer *w;
   int rc;
 
@@ -1406,9 +1417,13 @@ gst_zero_sink_write (GstZeroSink * self, GstZeroConn * c, GstBuffer * buf,
     }
     /* Another thread is inside the writer: briefly, or waiting for ring
      * space exactly as we would. */
-    if (deadline < 0) {
+    c->waiters++;
+    if (deadline < 0)
       g_cond_wait (&c->cond, &c->lock);
-    } else if (!g_cond_wait_until (&c->cond, &c->lock, deadline)) {
+    else
+      in_time = g_cond_wait_until (&c->cond, &c->lock, deadline);
+    c->waiters--;
+    if (!in_time) {
       g_mutex_unlock (&c->lock);
       g_snprintf (detail, detail_len, "%s: the writer stayed busy for %d ms",
           self->name, self->wr_timeout);
