@@ -327,6 +327,37 @@ zb_peer_alive (int fd, int byte, _Atomic uint64_t *pid_field, uint64_t pid,
   return !zb_pid_is_zombie ((pid_t) pid);
 }
 
+/* -------------------------------------------------------------- metadata */
+
+int
+zb_copy_metadata (const char *name, zb_oieb *oieb, const uint8_t *meta,
+    uint64_t M, void **copy, size_t *size)
+{
+  uint64_t written, len;
+  void *mine;
+
+  written = ZB_LOAD (&oieb->metadata_written_bytes);
+  if (written == 0)
+    return zb_fail (ZB_ENOMETA, "%s: no metadata written yet", name);
+  if (written < sizeof (uint64_t) || written > M)
+    return zb_fail (ZB_ECORRUPT, "%s: metadata_written_bytes %llu does not "
+        "fit the %llu-byte metadata block", name,
+        (unsigned long long) written, (unsigned long long) M);
+  memcpy (&len, meta, sizeof len);
+  if (len > written - sizeof (uint64_t))
+    return zb_fail (ZB_ECORRUPT, "%s: metadata length %llu is longer than "
+        "the %llu bytes written", name, (unsigned long long) len,
+        (unsigned long long) written);
+  mine = malloc (len ? len : 1);
+  if (mine == NULL)
+    return zb_fail (ZB_ENOMEM, "%s: out of memory for metadata", name);
+  memcpy (mine, meta + sizeof (uint64_t), len);
+  free (*copy);
+  *copy = mine;
+  *size = (size_t) len;
+  return ZB_OK;
+}
+
 /* ------------------------------------------------------------ inspection */
 
 int

@@ -109,6 +109,12 @@ void zb_lock_path (char *out, size_t len, const char *name);
 int zb_ofd_lock (int fd, int byte);
 int zb_ofd_probe (int fd, int byte);
 
+/* Copy the metadata of a buffer (block meta of M bytes) out of shared
+ * memory after checking its length against what the header says was
+ * written.  Replaces *copy (freeing the old one); ZB_ENOMETA if none. */
+int zb_copy_metadata (const char *name, zb_oieb * oieb, const uint8_t * meta,
+    uint64_t M, void **copy, size_t * size);
+
 /* Is the peer whose pid was read from *pid_field still alive?  Uses the
  * role's OFD lock when the peer is one of ours (remembered in *had_lock),
  * kill(pid, 0) for upstream peers.  A pid field that changed meanwhile

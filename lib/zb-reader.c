@@ -58,7 +58,6 @@ struct zb_reader
   uint64_t dead_writer_pid;     /* reported as gone */
   int64_t last_probe_ms;
   void *meta_copy;
-  size_t meta_copy_len;
 
   /* shared with releasing threads, under lock */
   pthread_mutex_t lock;
@@ -556,33 +555,16 @@ zb_reader_wait_writer (zb_reader * r, int timeout_ms)
 int
 zb_reader_get_metadata (zb_reader * r, const void **data, size_t *size)
 {
-  uint64_t written, len;
-  void *copy;
+  int rc;
 
   if (r == NULL || data == NULL || size == NULL || r->closed)
     return zb_fail (ZB_EINVAL, "zb_reader_get_metadata: bad argument");
-  written = ZB_LOAD (&r->oieb->metadata_written_bytes);
-  if (written == 0)
-    return zb_fail (ZB_ENOMETA, "%s: no metadata written yet", r->name);
-  if (written < sizeof (uint64_t) || written > r->M)
-    return zb_fail (ZB_ECORRUPT, "%s: metadata_written_bytes %llu does not "
-        "fit the %llu-byte metadata block", r->name,
-        (unsigned long long) written, (unsigned long long) r->M);
-  memcpy (&len, r->meta, sizeof len);
-  if (len > written - sizeof (uint64_t))
-    return zb_fail (ZB_ECORRUPT, "%s: metadata length %llu is longer than "
-        "the %llu bytes written", r->name, (unsigned long long) len,
-        (unsigned long long) written);
-  copy = malloc (len ? len : 1);
-  if (copy == NULL)
-    return zb_fail (ZB_ENOMEM, "%s: out of memory for metadata", r->name);
-  memcpy (copy, r->meta + sizeof (uint64_t), len);
-  free (r->meta_copy);
-  r->meta_copy = copy;
-  r->meta_copy_len = len;
+  rc = zb_copy_metadata (r->name, r->oieb, r->meta, r->M, &r->meta_copy,
+      size);
+  if (rc != ZB_OK)
+    return rc;
   r->writer_seen = 1;           /* metadata proves a writer was here */
-  *data = copy;
-  *size = (size_t) len;
+  *data = r->meta_copy;
   return ZB_OK;
 }
 

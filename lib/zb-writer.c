@@ -255,28 +255,15 @@ zb_writer_has_metadata (zb_writer * w)
 int
 zb_writer_get_metadata (zb_writer * w, const void **data, size_t *size)
 {
-  uint64_t written, len;
-  void *copy;
+  int rc;
 
   if (w == NULL || data == NULL || size == NULL)
     return zb_fail (ZB_EINVAL, "zb_writer_get_metadata: NULL argument");
-  written = ZB_LOAD (&w->oieb->metadata_written_bytes);
-  if (written == 0)
-    return zb_fail (ZB_ENOMETA, "%s: no metadata written yet", w->name);
-  memcpy (&len, w->meta, sizeof len);
-  if (written < sizeof len || written > w->M || len > written - sizeof len)
-    return zb_fail (ZB_ECORRUPT, "%s: metadata of %llu bytes (%llu written) "
-        "does not fit the %llu-byte block", w->name, (unsigned long long) len,
-        (unsigned long long) written, (unsigned long long) w->M);
-  copy = malloc (len ? len : 1);
-  if (copy == NULL)
-    return zb_fail (ZB_ENOMEM, "%s: out of memory for metadata", w->name);
-  memcpy (copy, w->meta + sizeof len, len);
-  free (w->meta_copy);
-  w->meta_copy = copy;
-  *data = copy;
-  *size = (size_t) len;
-  return ZB_OK;
+  rc = zb_copy_metadata (w->name, w->oieb, w->meta, w->M, &w->meta_copy,
+      size);
+  if (rc == ZB_OK)
+    *data = w->meta_copy;
+  return rc;
 }
 
 int
