@@ -1483,28 +1483,27 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   return GST_FLOW_OK;
 }
 
+/* The lock keeps stop() from closing the reader under us. */
+static void
+gst_zero_src_interrupt (GstZeroSrc * self, gboolean on)
+{
+  GST_DEBUG_OBJECT (self, on ? "unlock" : "unlock stop");
+  g_mutex_lock (&self->lock);
+  if (self->reader)
+    zb_reader_interrupt (self->reader, on);
+  g_mutex_unlock (&self->lock);
+}
+
 static gboolean
 gst_zero_src_unlock (GstBaseSrc * bsrc)
 {
-  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
-
-  GST_DEBUG_OBJECT (self, "unlock");
-  g_mutex_lock (&self->lock);
-  if (self->reader)
-    zb_reader_interrupt (self->reader, 1);
-  g_mutex_unlock (&self->lock);
+  gst_zero_src_interrupt (GST_ZERO_SRC (bsrc), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_zero_src_unlock_stop (GstBaseSrc * bsrc)
 {
-  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
-
-  GST_DEBUG_OBJECT (self, "unlock stop");
-  g_mutex_lock (&self->lock);
-  if (self->reader)
-    zb_reader_interrupt (self->reader, 0);
-  g_mutex_unlock (&self->lock);
+  gst_zero_src_interrupt (GST_ZERO_SRC (bsrc), FALSE);
   return TRUE;
 }
