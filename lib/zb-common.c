@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -220,6 +221,86 @@ zb_remaining (int64_t deadline)
     return -1;
   left = deadline - zb_now_ms ();
   return left > 0 ? left : 0;
+}
+
+static int64_t spin_ns;
+static pthread_once_t spin_once = PTHREAD_ONCE_INIT;
+
+static void
+spin_init (void)
+{
+  const char *env = getenv ("ZB_SPIN_US");
+  char *end;
+  long us = 50;
+
+  if (env != NULL && *env != '\0') {
+    us = strtol (env, &end, 10);
+    if (*end != '\0' || us < 0)
+      us = 50;
+    if (us > 10000)
+      us = 10000;
+  }
+  /* With one CPU the peer cannot run while we spin. */
+  if (sysconf (_SC_NPROCESSORS_ONLN) < 2)
+    us = 0;
+  spin_ns = (int64_t) us * 1000;
+}
+
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#elif defined(__aarch64__)
+  __asm__ __volatile__ ("yield");
+#endif
+}
+
+static int64_t
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+zb_pace_note (zb_pace * pace)
+{
+  int64_t now = now_ns ();
+
+  if (pace->last_ns != 0) {
+    int64_t gap = now - pace->last_ns;
+
+    /* The first gap sets the average; later ones move it by 1/8. */
+    pace->gap_ns = pace->gap_ns == 0 ? gap : pace->gap_ns + (gap -
+        pace->gap_ns) / 8;
+  }
+  pace->last_ns = now;
+}
+
+int
+zb_spin_for_change (const zb_pace * pace, _Atomic uint64_t * word,
+    uint64_t seen, _Atomic int *stop)
+{
+  int64_t end;
+  unsigned i;
+
+  pthread_once (&spin_once, spin_init);
+  if (spin_ns == 0 || pace->gap_ns == 0 || pace->gap_ns > spin_ns)
+    return 0;
+  end = now_ns () + spin_ns;
+  for (i = 1;; i++) {
+    if (ZB_LOAD_RELAXED (word) != seen)
+      return 1;
+    if (atomic_load_explicit (stop, memory_order_relaxed))
+      return 0;
+    /* The clock read costs more than a poll: look at it now and then. */
+    if ((i & 63) == 0 && now_ns () >= end)
+      return 0;
+    cpu_relax ();
+  }
 }
 
 int

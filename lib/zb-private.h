@@ -95,6 +95,25 @@ int64_t zb_deadline (int timeout_ms);
 /* Milliseconds left (>= 0), or -1 when there is no deadline. */
 int64_t zb_remaining (int64_t deadline);
 
+/* How often frames pass, to decide whether waiting for the next one is
+ * worth a short spin: waking a sleeping peer costs a syscall on each side
+ * and tens of µs, but spinning through a long gap only burns CPU. */
+typedef struct
+{
+  int64_t last_ns;              /* previous frame, 0 before the first */
+  int64_t gap_ns;               /* moving average of the gaps */
+} zb_pace;
+
+/* Note that a frame passed now. */
+void zb_pace_note (zb_pace * pace);
+
+/* Polls *word until it differs from seen, *stop becomes non-zero or the
+ * spin budget runs out.  The budget is ZB_SPIN_US (default 50 µs, none on
+ * one CPU), and nothing at all unless frames have lately come closer
+ * together than that.  Returns 1 if the word changed. */
+int zb_spin_for_change (const zb_pace * pace, _Atomic uint64_t * word,
+    uint64_t seen, _Atomic int *stop);
+
 /* Wait up to ms on sem; 0 when a count was taken, -1 otherwise. */
 int zb_sem_wait_ms (sem_t * sem, int64_t ms);
 void zb_sleep_ms (int64_t ms);

@@ -74,6 +74,7 @@ struct zb_reader
   int closed;
 
   _Atomic int interrupted;
+  zb_pace pace;                 /* acquiring thread only */
 };
 
 /* ------------------------------------------------------------- ledger */
@@ -587,6 +588,7 @@ zb_reader_acquire (zb_reader * r, zb_frame * f, int timeout_ms)
     note_writer (r, wpid);
     rc = take_frame (r, f, &unread);
     if (rc == ZB_OK) {
+      zb_pace_note (&r->pace);
       /* Keep the count roughly in step when we did not sleep for it. */
       if (!woke)
         sem_trywait (r->sem_w);
@@ -630,6 +632,11 @@ zb_reader_acquire (zb_reader * r, zb_frame * f, int timeout_ms)
     if (deadline >= 0 && zb_remaining (deadline) == 0)
       return zb_fail (ZB_ETIMEDOUT, "%s: no frame within %d ms", r->name,
           timeout_ms);
+    /* A writer that was busy a moment ago is likely to publish again
+     * within microseconds: look before going to sleep. */
+    if (wpid != 0 && !idle && zb_spin_for_change (&r->pace,
+            &r->oieb->payload_free_bytes, r->last_free, &r->interrupted))
+      continue;
     {
       int64_t slice = ZB_WAIT_SLICE_MS, left = zb_remaining (deadline);
 

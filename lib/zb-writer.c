@@ -51,6 +51,7 @@ struct zb_writer
   uint64_t frames, bytes, wraps, last_free;
   void *meta_copy;
   _Atomic int interrupted;
+  zb_pace pace;                 /* commits */
 };
 
 /* ------------------------------------------------------------- connect */
@@ -414,6 +415,11 @@ zb_writer_reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
           "bytes free, %llu needed)", w->name, timeout_ms,
           (unsigned long long) free_bytes, (unsigned long long) P,
           (unsigned long long) need);
+    /* A busy reader frees space within microseconds: look before
+     * going to sleep. */
+    if (!idle && zb_spin_for_change (&w->pace,
+            &w->oieb->payload_free_bytes, free_bytes, &w->interrupted))
+      continue;
     {
       int64_t slice = ZB_WAIT_SLICE_MS, left = zb_remaining (deadline);
 
@@ -490,6 +496,7 @@ zb_writer_commit (zb_writer * w, size_t size)
   w->frames++;
   w->bytes += size;
   w->reserved = 0;
+  zb_pace_note (&w->pace);
   sem_post (w->sem_w);
   return ZB_OK;
 }
