@@ -165,6 +165,22 @@ G_DECLARE_FINAL_TYPE (GstZeroSrcAllocator, gst_zero_src_allocator, GST,
 
 #define GST_ZERO_SRC_MEMORY_TYPE "ZeroSrcMemory"
 
+/* Recycles the GstBuffers that carry lent frames: a returning buffer drops
+ * its memory (which gives the frame back) and waits empty for the next
+ * frame, so a steady stream allocates nothing. */
+#define GST_TYPE_ZERO_SRC_POOL (gst_zero_src_pool_get_type ())
+G_DECLARE_FINAL_TYPE (GstZeroSrcPool, gst_zero_src_pool, GST, ZERO_SRC_POOL,
+    GstBufferPool);
+
+struct _GstZeroSrcPool
+{
+  GstBufferPool parent;
+};
+
+/* Buffers kept ready: GstBufferPool only makes system calls when its
+ * queue runs empty, which a few spares prevent. */
+#define GST_ZERO_SRC_POOL_MIN 16
+
 typedef enum
 {
   GST_ZERO_SRC_MEMORY_LENT,     /* data points into the ring */
@@ -201,7 +217,14 @@ struct _GstZeroSrcAllocator
   GMutex lock;
   GQueue lent;                  /* of GstZeroSrcMemory, oldest first */
   guint64 next_idx;
+  /* Freed memory structs kept for the next frames: no allocation per
+   * frame in a steady stream.  Linked through link.next. */
+  GList *spare;
+  guint n_spare;
 };
+
+/* Enough for every frame a deep queue holds; more are freed. */
+#define GST_ZERO_SRC_SPARE_MAX 64
 
 struct _GstZeroSrc
 {
@@ -240,6 +263,7 @@ struct _GstZeroSrc
   gsize max_frame_bytes;        /* largest frame seen, with its header */
 
   GstZeroSrcAllocator *allocator;
+  GstBufferPool *pool;          /* start() to stop() */
 };
 
 GType
@@ -268,8 +292,10 @@ GST_ELEMENT_REGISTER_DEFINE (zerosrc, "zerosrc", GST_RANK_NONE,
 GST_ELEMENT_REGISTER_DEFINE (zero_src, "zero-src", GST_RANK_NONE,
     GST_TYPE_ZERO_SRC);
 G_DEFINE_TYPE (GstZeroSrcAllocator, gst_zero_src_allocator, GST_TYPE_ALLOCATOR);
+G_DEFINE_TYPE (GstZeroSrcPool, gst_zero_src_pool, GST_TYPE_BUFFER_POOL);
 
 static void gst_zero_src_allocator_forget (GstZeroSrcAllocator * self);
+static GstBufferPool *gst_zero_src_pool_new (void);
 static void gst_zero_src_finalize (GObject * object);
 static void gst_zero_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
@@ -773,6 +799,8 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->fps_d = 1;
   self->ts_base = 0;
   self->max_frame_bytes = 0;
+  /* Without it every frame gets a new buffer: slower, not wrong. */
+  self->pool = gst_zero_src_pool_new ();
 
   g_mutex_lock (&self->lock);
   self->reader = reader;
@@ -800,6 +828,11 @@ gst_zero_src_stop (GstBaseSrc * bsrc)
    * the reader's stats only under self->lock while self->reader is set, so
    * it never touches the reader closed below. */
   gst_zero_src_allocator_forget (self->allocator);
+  /* Buffers still out are freed when they come back. */
+  if (self->pool) {
+    gst_buffer_pool_set_active (self->pool, FALSE);
+    gst_clear_object (&self->pool);
+  }
   if (reader) {
     zb_reader_stats st;
 
@@ -971,9 +1004,46 @@ gst_zero_src_allocator_finalize (GObject * object)
 
   /* Every memory holds a reference: none can be left here. */
   g_warn_if_fail (g_queue_is_empty (&self->lent));
+  while (self->spare) {
+    GList *next = self->spare->next;
+
+    g_free (self->spare->data);
+    self->spare = next;
+  }
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (gst_zero_src_allocator_parent_class)->finalize (object);
+}
+
+/* A zeroed memory struct, from the spares if there is one. */
+static GstZeroSrcMemory *
+gst_zero_src_allocator_take_spare_locked (GstZeroSrcAllocator * self)
+{
+  GstZeroSrcMemory *zm;
+
+  if (self->spare == NULL)
+    return g_new0 (GstZeroSrcMemory, 1);
+  zm = self->spare->data;
+  self->spare = self->spare->next;
+  self->n_spare--;
+  memset (zm, 0, sizeof *zm);
+  return zm;
+}
+
+/* Keeps @zm for reuse; FALSE if there are enough spares (free it then,
+ * outside the lock). */
+static gboolean
+gst_zero_src_allocator_keep_spare_locked (GstZeroSrcAllocator * self,
+    GstZeroSrcMemory * zm)
+{
+  if (self->n_spare >= GST_ZERO_SRC_SPARE_MAX)
+    return FALSE;
+  zm->link.data = zm;
+  zm->link.prev = NULL;
+  zm->link.next = self->spare;
+  self->spare = &zm->link;
+  self->n_spare++;
+  return TRUE;
 }
 
 /* Memories only come from lending frames, never from allocation. */
@@ -994,13 +1064,19 @@ gst_zero_src_allocator_free (GstAllocator * allocator, GstMemory * mem)
   zb_reader *reader;
   zb_frame frame;
 
+  guint8 *copy = NULL;
+  gboolean kept;
+
+  g_mutex_lock (&self->lock);
   /* A sub-memory: its parent owns the frame and was unreffed already. */
   if (mem->parent) {
-    g_free (zm);
+    kept = gst_zero_src_allocator_keep_spare_locked (self, zm);
+    g_mutex_unlock (&self->lock);
+    if (!kept)
+      g_free (zm);
     return;
   }
 
-  g_mutex_lock (&self->lock);
   switch (zm->state) {
     case GST_ZERO_SRC_MEMORY_EVACUATING:
       /* The evacuating thread is copying from the ring right now; it
@@ -1009,9 +1085,12 @@ gst_zero_src_allocator_free (GstAllocator * allocator, GstMemory * mem)
       g_mutex_unlock (&self->lock);
       return;
     case GST_ZERO_SRC_MEMORY_EVACUATED:
+      copy = zm->data;
+      kept = gst_zero_src_allocator_keep_spare_locked (self, zm);
       g_mutex_unlock (&self->lock);
-      g_free (zm->data);
-      g_free (zm);
+      g_free (copy);
+      if (!kept)
+        g_free (zm);
       return;
     case GST_ZERO_SRC_MEMORY_LENT:
     default:
@@ -1019,8 +1098,10 @@ gst_zero_src_allocator_free (GstAllocator * allocator, GstMemory * mem)
         g_queue_unlink (&self->lent, &zm->link);
       reader = zm->reader;
       frame = zm->frame;
+      kept = gst_zero_src_allocator_keep_spare_locked (self, zm);
       g_mutex_unlock (&self->lock);
-      g_free (zm);
+      if (!kept)
+        g_free (zm);
       zb_reader_release (reader, &frame);
       return;
   }
@@ -1094,7 +1175,10 @@ gst_zero_src_mem_share (GstMemory * mem, gssize offset, gssize size)
   if (size == -1)
     size = (gssize) mem->size > offset ? (gssize) mem->size - offset : 0;
 
-  sub = g_new0 (GstZeroSrcMemory, 1);
+  g_mutex_lock (&GST_ZERO_SRC_ALLOCATOR (mem->allocator)->lock);
+  sub = gst_zero_src_allocator_take_spare_locked (GST_ZERO_SRC_ALLOCATOR
+      (mem->allocator));
+  g_mutex_unlock (&GST_ZERO_SRC_ALLOCATOR (mem->allocator)->lock);
   gst_memory_init (GST_MEMORY_CAST (sub),
       GST_MINI_OBJECT_FLAGS (parent) | GST_MINI_OBJECT_FLAG_LOCK_READONLY,
       mem->allocator, parent, mem->maxsize, mem->align, mem->offset + offset,
@@ -1142,8 +1226,10 @@ static GstMemory *
 gst_zero_src_allocator_lend (GstZeroSrcAllocator * self, zb_reader * reader,
     const zb_frame * frame)
 {
-  GstZeroSrcMemory *zm = g_new0 (GstZeroSrcMemory, 1);
+  GstZeroSrcMemory *zm;
 
+  g_mutex_lock (&self->lock);
+  zm = gst_zero_src_allocator_take_spare_locked (self);
   gst_memory_init (GST_MEMORY_CAST (zm), GST_MEMORY_FLAG_READONLY,
       GST_ALLOCATOR_CAST (self), NULL, frame->size, 0, 0, frame->size);
   zm->data = (guint8 *) frame->data;
@@ -1151,8 +1237,6 @@ gst_zero_src_allocator_lend (GstZeroSrcAllocator * self, zb_reader * reader,
   zm->reader = reader;
   zm->frame = *frame;
   zm->link.data = zm;
-
-  g_mutex_lock (&self->lock);
   zm->idx = self->next_idx++;
   g_queue_push_tail_link (&self->lent, &zm->link);
   zm->listed = TRUE;
@@ -1240,12 +1324,73 @@ gst_zero_src_allocator_end_evacuation (GstZeroSrcAllocator * self,
   g_mutex_unlock (&self->lock);
 
   /* @zm may be freed by another thread from here on, unless dead. */
-  if (dead)
-    g_free (zm);
+  if (dead) {
+    gboolean kept;
+
+    g_mutex_lock (&self->lock);
+    kept = gst_zero_src_allocator_keep_spare_locked (self, zm);
+    g_mutex_unlock (&self->lock);
+    if (!kept)
+      g_free (zm);
+  }
   if (dead || moved)
     zb_reader_release (reader, &frame);
   g_free (copy);
   return moved;
+}
+
+/* ------------------------------------------------------------------ */
+/* Buffer recycling                                                    */
+
+static GstFlowReturn
+gst_zero_src_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  *buffer = gst_buffer_new ();
+  return GST_FLOW_OK;
+}
+
+static void
+gst_zero_src_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
+{
+  /* Gives the frame back (or frees an evacuated copy). */
+  gst_buffer_remove_all_memory (buffer);
+  GST_BUFFER_POOL_CLASS (gst_zero_src_pool_parent_class)->reset_buffer (pool,
+      buffer);
+  /* Empty is how every buffer comes back, not a change to refuse. */
+  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+}
+
+static void
+gst_zero_src_pool_class_init (GstZeroSrcPoolClass * klass)
+{
+  GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
+
+  pool_class->alloc_buffer = gst_zero_src_pool_alloc_buffer;
+  pool_class->reset_buffer = gst_zero_src_pool_reset_buffer;
+}
+
+static void
+gst_zero_src_pool_init (GstZeroSrcPool * self)
+{
+}
+
+static GstBufferPool *
+gst_zero_src_pool_new (void)
+{
+  GstBufferPool *pool = g_object_new (GST_TYPE_ZERO_SRC_POOL, NULL);
+  GstStructure *config;
+
+  gst_object_ref_sink (pool);
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, NULL, 0, GST_ZERO_SRC_POOL_MIN,
+      0);
+  if (!gst_buffer_pool_set_config (pool, config)
+      || !gst_buffer_pool_set_active (pool, TRUE)) {
+    gst_object_unref (pool);
+    return NULL;
+  }
+  return pool;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1442,7 +1587,11 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     gst_buffer_fill (buf, 0, frame.data, frame.size);
     zb_reader_release (r, &frame);
   } else {
-    buf = gst_buffer_new ();
+    buf = NULL;
+    if (self->pool == NULL
+        || gst_buffer_pool_acquire_buffer (self->pool, &buf,
+            NULL) != GST_FLOW_OK)
+      buf = gst_buffer_new ();
     gst_buffer_append_memory (buf,
         gst_zero_src_allocator_lend (self->allocator, r, &frame));
   }

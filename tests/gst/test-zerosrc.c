@@ -632,6 +632,56 @@ GST_START_TEST (test_frames_in_order)
 
 GST_END_TEST;
 
+/* A steady stream reuses its buffers and memory structs: every buffer
+ * comes from zerosrc's pool, and the same few carry all frames. */
+GST_START_TEST (test_buffers_are_recycled)
+{
+  const gsize size = 4096;
+  const guint n = 300;
+  gchar *name = make_name ("recycle");
+  GstBus *bus;
+  GstHarness *h = src_new (name, &bus);
+  GHashTable *seen_buf = g_hash_table_new (NULL, NULL);
+  GHashTable *seen_mem = g_hash_table_new (NULL, NULL);
+  guint8 *frame = g_malloc (size);
+  zb_writer *w = NULL;
+  guint64 i;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zb_writer_open (&w, name, 10000), ZB_OK);
+  fail_unless_equals_int (zb_writer_set_metadata (w, "application/x-zbtest",
+          strlen ("application/x-zbtest")), ZB_OK);
+  /* One frame at a time, each given back before the next is written. */
+  for (i = 1; i <= n; i++) {
+    GstBuffer *buf;
+
+    fill_frame (frame, size, i);
+    fail_unless_equals_int (zb_writer_write (w, frame, size, 10000), ZB_OK);
+    buf = pull_frame (h, size, i);
+    fail_unless (buf->pool != NULL, "frame %" G_GUINT64_FORMAT " is not "
+        "from a pool", i);
+    g_hash_table_add (seen_buf, buf);
+    g_hash_table_add (seen_mem, gst_buffer_peek_memory (buf, 0));
+    gst_buffer_unref (buf);
+  }
+  zb_writer_close (w);
+  expect_eos (h);
+  /* The pool hands its 16 spare buffers out in turn. */
+  fail_unless (g_hash_table_size (seen_buf) <= 20, "%u buffers for %u frames",
+      g_hash_table_size (seen_buf), n);
+  fail_unless (g_hash_table_size (seen_mem) <= 4, "%u memories for %u "
+      "frames", g_hash_table_size (seen_mem), n);
+  fail_unless_equals_uint64 (get_u64 (h, "frames-copied"), 0);
+
+  g_hash_table_unref (seen_buf);
+  g_hash_table_unref (seen_mem);
+  g_free (frame);
+  src_free (h, bus, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 /* Frames released in a scrambled order while the writer keeps writing:
  * space must come back only in ring order, so no held frame is ever
  * overwritten; a buffer may also outlive the element. */
@@ -1439,6 +1489,7 @@ zerosrc_suite (void)
   tcase_add_test (tc, test_no_metadata_falls_back);
   tcase_add_test (tc, test_no_metadata_uses_downstream_caps);
   tcase_add_test (tc, test_frames_in_order);
+  tcase_add_test (tc, test_buffers_are_recycled);
   tcase_add_test (tc, test_release_out_of_order);
   tcase_add_test (tc, test_evacuate_held_frames);
   tcase_add_test (tc, test_mapped_frame_is_not_evacuated);
