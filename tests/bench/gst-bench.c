@@ -156,7 +156,18 @@ typedef struct
   int64_t cpu_us;               /* user + system, all threads */
   int64_t csw;                  /* voluntary context switches: sleeps */
   int64_t flt;                  /* page faults (minor + major) */
+  int64_t anon_kb;              /* resident private memory (RssAnon) */
+  int64_t shmem_kb;             /* resident shared memory (RssShmem) */
 } usage;
+
+/* One "Key:   N kB" line of /proc/self/status, or -1. */
+static int64_t
+status_kb (const char *text, const char *key)
+{
+  const char *p = strstr (text, key);
+
+  return p ? g_ascii_strtoll (p + strlen (key), NULL, 10) : -1;
+}
 
 static usage
 usage_now (void)
@@ -170,6 +181,17 @@ usage_now (void)
   /* involuntary switches only say how busy the machine was */
   u.csw = ru.ru_nvcsw;
   u.flt = ru.ru_minflt + ru.ru_majflt;
+  /* Twice per run, so reading /proc costs nothing that shows. */
+  {
+    gchar *text = NULL;
+
+    u.anon_kb = u.shmem_kb = -1;
+    if (g_file_get_contents ("/proc/self/status", &text, NULL, NULL)) {
+      u.anon_kb = status_kb (text, "\nRssAnon:");
+      u.shmem_kb = status_kb (text, "\nRssShmem:");
+    }
+    g_free (text);
+  }
   return u;
 }
 
@@ -548,6 +570,9 @@ put_usage (FILE * f, const child * c, uint64_t frames)
   fprintf (f, "cpu_us %" G_GINT64_FORMAT "\ncsw %" G_GINT64_FORMAT "\n",
       c->u_last.cpu_us - c->u_w.cpu_us, c->u_last.csw - c->u_w.csw);
   fprintf (f, "flt %" G_GINT64_FORMAT "\n", c->u_last.flt - c->u_w.flt);
+  fprintf (f, "anon_w %" G_GINT64_FORMAT "\nanon_last %" G_GINT64_FORMAT
+      "\nshmem_last %" G_GINT64_FORMAT "\n", c->u_w.anon_kb,
+      c->u_last.anon_kb, c->u_last.shmem_kb);
   fprintf (f, "eos %d\n", c->eos);
   if (c->error)
     fprintf (f, "error %d %s\n", c->got_all_before_error, c->error);
@@ -567,7 +592,11 @@ run_reader (void)
   c.frame = opt_frame;
   c.frames = opt_frames;
   c.warmup = opt_warmup;
+  /* Zeroed, so its pages are resident before the window: RSS growth in
+   * the window is the transport's, not this array's. */
   c.lat = g_new (double, c.frames);
+  for (uint64_t i = 0; i < c.frames; i++)
+    c.lat[i] = -1.0;            /* not 0: malloc+zeroing becomes calloc */
   if (c.zero)
     desc = g_strdup_printf ("zerosrc name=src buffer-name=%s "
         "payload-size=%" G_GINT64_FORMAT " ! fakesink name=sink sync=false "
@@ -743,6 +772,9 @@ typedef struct
   double cross_idle_p50_us;     /* two CPUs, after 10 ms of idleness */
   double cross_idle_p99_us;
   double no_sleeper_ns;         /* sem_post + sem_wait, nobody asleep */
+  /* CPU one side spends per round trip across two CPUs (one post, one
+   * sleep and wake-up): what a process woken once per frame pays */
+  double cross_cpu_per_wake_us;
 } sem_limit;
 
 static void *
@@ -832,11 +864,13 @@ pin (pid_t pid, int cpu)
  * round trips each after 10 ms asleep; p50 and p99. */
 static void
 ping_pong (struct sem_pair *sh, int cpu_a, int cpu_b, gboolean idle,
-    double *p50, double *p99)
+    double *p50, double *p99, double *cpu_per_trip)
 {
   double v[100];
   int n = idle ? 100 : 11;
   pid_t pid;
+  usage u0;
+  uint64_t trips = 0;
 
   sh->stop = 0;
   /* the driver has no threads: a plain fork is safe */
@@ -857,6 +891,7 @@ ping_pong (struct sem_pair *sh, int cpu_a, int cpu_b, gboolean idle,
     sem_post (&sh->ping);
     while (sem_wait (&sh->pong) != 0);
   }
+  u0 = usage_now ();
   for (int c = 0; c < n; c++) {
     int64_t t0, t;
     uint64_t k = 0;
@@ -874,7 +909,10 @@ ping_pong (struct sem_pair *sh, int cpu_a, int cpu_b, gboolean idle,
       t = now_ns ();
     } while (!idle && t - t0 < 50000000);
     v[c] = (double) (t - t0) / 1e3 / (double) k;
+    trips += k;
   }
+  if (cpu_per_trip)
+    *cpu_per_trip = (double) (usage_now ().cpu_us - u0.cpu_us) / trips;
   sh->stop = 1;
   sem_post (&sh->ping);
   waitpid (pid, NULL, 0);
@@ -904,11 +942,13 @@ measure_sem (sem_limit * out)
 
   out->same_cpu_us = out->cross_cpu_us = NAN;
   out->cross_idle_p50_us = out->cross_idle_p99_us = NAN;
-  ping_pong (sh, cpus[0], cpus[0], FALSE, &out->same_cpu_us, NULL);
+  out->cross_cpu_per_wake_us = NAN;
+  ping_pong (sh, cpus[0], cpus[0], FALSE, &out->same_cpu_us, NULL, NULL);
   if (n == 2) {
-    ping_pong (sh, cpus[0], cpus[1], FALSE, &out->cross_cpu_us, NULL);
+    ping_pong (sh, cpus[0], cpus[1], FALSE, &out->cross_cpu_us, NULL,
+        &out->cross_cpu_per_wake_us);
     ping_pong (sh, cpus[0], cpus[1], TRUE, &out->cross_idle_p50_us,
-        &out->cross_idle_p99_us);
+        &out->cross_idle_p99_us, NULL);
   }
   sched_setaffinity (0, sizeof mine, &mine);
 
@@ -946,7 +986,7 @@ static const bench_case cases[] = {
         "video/x-raw,format=I420,width=3840,height=2160,framerate=30/1",
       12441600, 64 * MiB, 800, 0, FALSE},
   {"4k", "4096-byte frames, appsrc, unpaced", "application/octet-stream",
-      4096, 2 * MiB, 60000, 0, FALSE},
+      4096, 2 * MiB, 120000, 0, FALSE},
   {"4k-100fps", "4096-byte frames, appsrc, paced at 100 fps",
       "application/octet-stream", 4096, 2 * MiB, 200, 10000, FALSE},
   /* smpte is videotestsrc's default and costs ~3 ms a frame to draw, so
@@ -964,6 +1004,9 @@ typedef struct
   gboolean ok, stalled;
   double fps, mbps, wcpu, rcpu, wcsw, rcsw, wflt, rflt, p50, p99, max;
   double w_total_ms, r_total_ms;        /* whole-life CPU, from wait4() */
+  /* resident KiB: private at the warm-up frame and its growth to the last
+   * frame, shared (the ring's touched pages) at the last */
+  double w_anon, w_grow, w_shmem, r_anon, r_grow, r_shmem;
   guint64 w_copied, r_copied, w_written;
   gchar *note;
 } run_result;
@@ -1344,6 +1387,12 @@ run_pair (const bench_case * bc, gboolean zero, int frames, double deadline_s)
     r.p50 = num (rh, "lat_p50");
     r.p99 = num (rh, "lat_p99");
     r.max = num (rh, "lat_max");
+    r.w_anon = num (wh, "anon_w");
+    r.w_grow = num (wh, "anon_last") - num (wh, "anon_w");
+    r.w_shmem = num (wh, "shmem_last");
+    r.r_anon = num (rh, "anon_w");
+    r.r_grow = num (rh, "anon_last") - num (rh, "anon_w");
+    r.r_shmem = num (rh, "shmem_last");
   }
   r.w_copied = (guint64) num (wh, "copied");
   r.w_written = (guint64) num (wh, "written");
@@ -1386,6 +1435,11 @@ writer_floor (const bench_case * bc, int frames, int runs, double *fps)
     g_ptr_array_add (args, g_strdup_printf ("--warmup=%d",
             warmup_of (bc, frames)));
     g_ptr_array_add (args, g_strdup_printf ("--pace-us=%d", bc->pace_us));
+    if (bc->pool) {
+      g_ptr_array_add (args, g_strdup ("--pool"));
+      g_ptr_array_add (args, g_strdup_printf ("--pattern=%s",
+              opt_pattern ? opt_pattern : bc->pattern));
+    }
     g_ptr_array_add (args, g_strdup_printf ("--result=%s", res));
     p.pid = spawn (NULL, args);
     if (!wait_all (&p, 1, now_ns () + (int64_t) (opt_deadline * 1e9)))
@@ -1551,7 +1605,24 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
         cell (med_ratio (c, OFF (p50), 0), 7, 2, "x"),
         cell (med_ratio (c, OFF (p99), 0), 7, 2, "x"),
         cell (med_ratio (c, OFF (max), 0), 7, 2, "x"));
-    if (!isnan (c->floor_us) && c->bc->frame < 65536)
+    for (int t = 0; t < 2; t++) {
+      const run_result *rs = t ? c->shm : c->zero;
+
+      printf ("  %s resident KiB (medians): writer %s private, grew %s "
+          "over the window, %s shared; reader %s private, grew %s, %s "
+          "shared\n",
+          t ? "shm " : "zero", cell (med_field (rs, c->runs, OFF (w_anon)), 0,
+              0, ""), cell (med_field (rs, c->runs, OFF (w_grow)), 0, 0, ""),
+          cell (med_field (rs, c->runs, OFF (w_shmem)), 0, 0, ""),
+          cell (med_field (rs, c->runs, OFF (r_anon)), 0, 0, ""),
+          cell (med_field (rs, c->runs, OFF (r_grow)), 0, 0, ""),
+          cell (med_field (rs, c->runs, OFF (r_shmem)), 0, 0, ""));
+    }
+    if (!isnan (c->floor_us) && c->bc->pool)
+      printf ("  producer alone (videotestsrc ! fakesink, drawing into its "
+          "own buffers): %.1f us/frame, %.0f frames/s, a ceiling for any "
+          "transport\n", c->floor_us, c->floor_fps);
+    else if (!isnan (c->floor_us))
       printf ("  harness alone (appsrc ! fakesink, same pusher and stamping): "
           "writer %.1f us/frame, %.0f frames/s\n", c->floor_us,
           c->floor_fps);
@@ -1579,8 +1650,11 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
       printf ("  sem_post/sem_wait round trip (two wakes) between two "
           "processes: %.1f us on one CPU, %.1f us across two CPUs; across "
           "two after 10 ms idle %.0f us p50, %.0f us p99; post+wait with "
-          "nobody asleep %.0f ns\n", sl->same_cpu_us, sl->cross_cpu_us,
-          sl->cross_idle_p50_us, sl->cross_idle_p99_us, sl->no_sleeper_ns);  }
+          "nobody asleep %.0f ns; CPU of one side per round trip across "
+          "two CPUs (one post, one sleep and wake-up) %.1f us\n",
+          sl->same_cpu_us, sl->cross_cpu_us, sl->cross_idle_p50_us,
+          sl->cross_idle_p99_us, sl->no_sleeper_ns,
+          sl->cross_cpu_per_wake_us);  }
 }
 
 static gboolean
@@ -1674,7 +1748,7 @@ run_driver (void)
     printf ("%s: %d runs of %d frames per transport\n", bc->label, c->runs,
         c->frames);
     fflush (stdout);
-    c->floor_us = bc->pool ? NAN : writer_floor (bc, c->frames, c->runs,
+    c->floor_us = writer_floor (bc, c->frames, MIN (c->runs, 3),
         &c->floor_fps);
     for (int k = 0; k < c->runs && !aborted && !skipped; k++) {
       double dl = bc->pool ? opt_pool_deadline : opt_deadline;
