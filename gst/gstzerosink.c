@@ -120,6 +120,7 @@ typedef struct _GstZeroConn
   gboolean pool_flushing;       /* pool flush_start() until flush_stop() */
   gboolean no_reserve;          /* upstream broke the ring order once */
   gchar gone[160];              /* how the reader left, as first seen */
+  gpointer spare_mem;           /* a freed GstZeroRingMemory, for reuse */
 } GstZeroConn;
 
 static GstZeroConn *
@@ -152,6 +153,7 @@ gst_zero_conn_unref (GstZeroConn * c)
   zb_writer_close (c->writer);
   g_mutex_clear (&c->lock);
   g_cond_clear (&c->cond);
+  g_free (c->spare_mem);
   g_free (c);
 }
 
@@ -292,6 +294,7 @@ gst_zero_ring_allocator_free (GstAllocator * allocator, GstMemory * mem)
 {
   GstZeroRingMemory *rm = (GstZeroRingMemory *) mem;
   GstZeroConn *c = rm->conn;
+  gboolean kept = FALSE;
   zb_writer *w;
 
   if (c != NULL) {
@@ -316,6 +319,11 @@ gst_zero_ring_allocator_free (GstAllocator * allocator, GstMemory * mem)
       c->res_data = NULL;
     }
     c->live--;
+    /* The next frame's memory: no allocation per frame. */
+    if (c->spare_mem == NULL) {
+      c->spare_mem = rm;
+      kept = TRUE;
+    }
     w = gst_zero_conn_take_idle_writer (c);
     if (c->waiters)
       g_cond_broadcast (&c->cond);
@@ -323,7 +331,8 @@ gst_zero_ring_allocator_free (GstAllocator * allocator, GstMemory * mem)
     zb_writer_close (w);
     gst_zero_conn_unref (c);
   }
-  g_free (rm);
+  if (!kept)
+    g_free (rm);
 }
 
 static gpointer
@@ -429,6 +438,8 @@ gst_zero_conn_reserve (GstZeroConn * c, gsize size, gboolean dontwait,
   }
   c->busy = TRUE;
   w = c->writer;
+  rm = c->spare_mem;
+  c->spare_mem = NULL;
   g_mutex_unlock (&c->lock);
 
   /* A bounded wait is left to render, which knows the exact deadline and
@@ -437,7 +448,10 @@ gst_zero_conn_reserve (GstZeroConn * c, gsize size, gboolean dontwait,
   rc = zb_writer_reserve (w, size, &data, timeout);
 
   if (rc == ZB_OK) {
-    rm = g_new0 (GstZeroRingMemory, 1);
+    if (rm)
+      memset (rm, 0, sizeof *rm);
+    else
+      rm = g_new0 (GstZeroRingMemory, 1);
     gst_memory_init (GST_MEMORY_CAST (rm), 0, ring_allocator, NULL, size, 0,
         0, size);
     rm->data = data;
@@ -451,11 +465,19 @@ gst_zero_conn_reserve (GstZeroConn * c, gsize size, gboolean dontwait,
     c->res_data = data;
     c->res_size = size;
     c->live++;
-  } else if (rc == ZB_EREADERGONE && c->gone[0] == '\0') {
-    /* Later calls only say "gone"; keep whether it closed or died. */
-    g_strlcpy (c->gone, zb_last_error (), sizeof c->gone);
+  } else {
+    if (rc == ZB_EREADERGONE && c->gone[0] == '\0') {
+      /* Later calls only say "gone"; keep whether it closed or died. */
+      g_strlcpy (c->gone, zb_last_error (), sizeof c->gone);
+    }
+    if (rm && c->spare_mem == NULL) {
+      c->spare_mem = rm;
+      rm = NULL;
+    }
   }
   g_mutex_unlock (&c->lock);
+  if (rc != ZB_OK)
+    g_free (rm);
   gst_zero_conn_end_call (c);
 
   return rc;
@@ -475,6 +497,7 @@ typedef struct
   /* guarded by lock */
   GPtrArray *pending;           /* acquired, neither rendered nor released */
   GstBuffer *ring_buffer;       /* the buffer made around a reservation */
+  GstBuffer *spare;             /* an emptied ring buffer, for reuse */
 } GstZeroSinkPool;
 
 typedef struct
@@ -526,8 +549,14 @@ gst_zero_sink_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
 
     rc = gst_zero_conn_reserve (self->conn, self->size, dontwait, &mem);
     if (rc == ZB_OK) {
-      GstBuffer *buf = gst_buffer_new ();
+      GstBuffer *buf;
 
+      g_mutex_lock (&self->lock);
+      buf = self->spare;
+      self->spare = NULL;
+      g_mutex_unlock (&self->lock);
+      if (buf == NULL)
+        buf = gst_buffer_new ();
       gst_buffer_append_memory (buf, mem);
       g_mutex_lock (&self->lock);
       g_ptr_array_add (self->pending, buf);
@@ -575,8 +604,18 @@ gst_zero_sink_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
   g_mutex_unlock (&self->lock);
 
   if (is_ring) {
-    /* Never recycled: its memory was published or is abandoned now. */
-    gst_buffer_unref (buffer);
+    /* Its memory was published, or is abandoned now; the empty buffer
+     * carries the next reservation. */
+    gst_buffer_remove_all_memory (buffer);
+    GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+    g_mutex_lock (&self->lock);
+    if (self->spare == NULL) {
+      self->spare = buffer;
+      buffer = NULL;
+    }
+    g_mutex_unlock (&self->lock);
+    if (buffer)
+      gst_buffer_unref (buffer);
     return;
   }
   GST_BUFFER_POOL_CLASS (gst_zero_sink_pool_parent_class)->release_buffer
@@ -621,6 +660,8 @@ gst_zero_sink_pool_finalize (GObject * object)
 
   gst_zero_conn_unref (self->conn);
   g_ptr_array_unref (self->pending);
+  if (self->spare)
+    gst_buffer_unref (self->spare);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (gst_zero_sink_pool_parent_class)->finalize (object);

@@ -522,18 +522,28 @@ GST_START_TEST (test_pool_zero_copy)
   zb_reader *r = make_reader (name, 16 * FRAME_TOTAL (SMALL_SIZE), 1024);
   Sink s = sink_new ("zerosink", NULL, "buffer-name", name, NULL);
   GstBufferPool *pool;
-  GstBuffer *a, *b;
+  GstBuffer *a = NULL, *b;
+  GstMemory *first_mem = NULL;
   guint i;
 
   fail_unless (push_caps (&s, SMALL_CAPS));
   pool = proposed_pool (&s, SMALL_CAPS);
 
   /* One buffer at a time, as a source feeding the sink directly does:
-   * every frame is produced in the ring and only committed. */
+   * every frame is produced in the ring and only committed, and the same
+   * buffer and memory struct carry them all (no allocation per frame). */
   for (i = 0; i < 40; i++) {
     GstBuffer *buf = pool_buffer (pool, i);
 
     fail_unless (is_ring_buffer (buf), "buffer %u is not ring memory", i);
+    if (i == 0) {
+      a = buf;
+      first_mem = gst_buffer_peek_memory (buf, 0);
+    } else {
+      fail_unless (buf == a, "frame %u got a new buffer", i);
+      fail_unless (gst_buffer_peek_memory (buf, 0) == first_mem,
+          "frame %u got a new memory", i);
+    }
     fail_unless_equals_int (gst_harness_push (s.h, buf), GST_FLOW_OK);
     read_frame (r, SMALL_SIZE, i);
   }
