@@ -399,6 +399,8 @@ typedef struct
   uint64_t seed;
   int stall;                    /* stop reading after stall_after frames */
   uint64_t stall_after;
+  int keep_going;               /* read successive writers' streams */
+  int release_delay_ms;         /* keep each frame this long: slow consumer */
 } read_options;
 
 typedef struct
@@ -640,7 +642,35 @@ usage_read (FILE * out)
       "  --seed N             seed for --hold (default: pid)\n"
       "  --stall-after N      stop reading after N frames and keep the\n"
       "                       buffer until SIGINT/SIGTERM (a stuck consumer)\n"
-      "  --mode OCTAL         permissions of the buffer (default 0600)\n");
+      "  --mode OCTAL         permissions of the buffer (default 0600)\n"
+      "  --keep-going         after a writer's end of stream, wait for the\n"
+      "                       next writer; prints \"eos: NAME stream=K\n"
+      "                       frames=F\" per stream.  SIGINT/SIGTERM between\n"
+      "                       streams ends the read normally (exit 0)\n"
+      "  --release-delay S    keep each frame S seconds before releasing it\n"
+      "                       (a slow consumer)\n");
+}
+
+/* Sleep between two streams (the library reports the end of a stream
+ * again at once until the next writer attaches).  0, or CLI_SIGNALLED. */
+static int
+reader_between_streams (void)
+{
+  struct timespec ts = { 0, 5 * 1000000L };
+
+  if (got_signal)
+    return CLI_SIGNALLED;
+  nanosleep (&ts, NULL);
+  return got_signal ? CLI_SIGNALLED : 0;
+}
+
+static void
+sleep_ms (int ms)
+{
+  struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+
+  /* A signal cuts it short (no SA_RESTART): the loop then sees it. */
+  nanosleep (&ts, NULL);
 }
 
 static int
@@ -648,7 +678,8 @@ cmd_read (int argc, char **argv)
 {
   enum
   { OPT_PAYLOAD = 256, OPT_META, OPT_FRAMES, OPT_TIMEOUT, OPT_VERIFY,
-    OPT_HOLD, OPT_MODE, OPT_SIZES, OPT_SEED, OPT_STALL
+    OPT_HOLD, OPT_MODE, OPT_SIZES, OPT_SEED, OPT_STALL, OPT_KEEP_GOING,
+    OPT_RELEASE_DELAY
   };
   static const struct option longopts[] = {
     {"payload-size", required_argument, NULL, OPT_PAYLOAD},
@@ -661,6 +692,8 @@ cmd_read (int argc, char **argv)
     {"sizes", required_argument, NULL, OPT_SIZES},
     {"seed", required_argument, NULL, OPT_SEED},
     {"stall-after", required_argument, NULL, OPT_STALL},
+    {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+    {"release-delay", required_argument, NULL, OPT_RELEASE_DELAY},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
   };
@@ -669,7 +702,9 @@ cmd_read (int argc, char **argv)
   zb_reader_options ropt;
   const char *end_reason = "eos";
   uint64_t first_sequence = 0;
-  int writer_seen = 0;
+  uint64_t stream_frames = 0, streams = 0;
+  int64_t gap_deadline = -1;
+  int writer_seen = 0, between_streams = 0;
   int64_t t_start, t_end;
   int c, rc, status = 0, pattern;
 
@@ -730,6 +765,14 @@ cmd_read (int argc, char **argv)
         if (parse_count_arg ("stall-after", optarg, &opt.stall_after))
           return EXIT_USAGE;
         opt.stall = 1;
+        break;
+      case OPT_KEEP_GOING:
+        opt.keep_going = 1;
+        break;
+      case OPT_RELEASE_DELAY:
+        if (parse_seconds_arg ("release-delay", optarg,
+                &opt.release_delay_ms))
+          return EXIT_USAGE;
         break;
       case 'h':
         usage_read (stdout);
@@ -805,12 +848,37 @@ cmd_read (int argc, char **argv)
         reader_release_random (&st);
 
       rc = reader_next (&st, &f);
+      if (rc == ZB_EOS && opt.keep_going) {
+        /* One stream ended; the next writer's frames restart at index 0.
+         * The end is reported again until a writer comes: count it once. */
+        if (stream_frames) {
+          streams++;
+          printf ("eos: %s stream=%" PRIu64 " frames=%" PRIu64 "\n",
+              opt.name, streams, stream_frames);
+          fflush (stdout);
+          stream_frames = 0;
+        }
+        between_streams = 1;
+        if (gap_deadline < 0)
+          gap_deadline = deadline_after (opt.timeout_ms);
+        if (gap_deadline >= 0 && now_ns () >= gap_deadline) {
+          rc = ZB_ETIMEDOUT;
+          break;
+        }
+        rc = reader_between_streams ();
+        if (rc != 0)
+          break;
+        continue;
+      }
       if (rc != 0)
         break;
+      between_streams = 0;
+      gap_deadline = -1;
 
-      index = st.frames++;
+      st.frames++;
+      index = stream_frames++;
       st.bytes += f.size;
-      if (index == 0)
+      if (st.frames == 1)
         reader_print_metadata (&st, 1);
       /* The library already insists on consecutive sequence numbers;
        * checking here too catches a library that does not. */
@@ -822,6 +890,8 @@ cmd_read (int argc, char **argv)
             ", expected %" PRIu64, index, f.sequence, first_sequence + index);
       }
       reader_verify (&st, &f, index, "when acquired");
+      if (opt.release_delay_ms)
+        sleep_ms (opt.release_delay_ms);
       if (opt.hold) {
         st.held[st.n_held].frame = f;
         st.held[st.n_held].index = index;
@@ -842,7 +912,9 @@ cmd_read (int argc, char **argv)
     end_reason = "error";
   } else if (rc == CLI_SIGNALLED) {
     end_reason = "signal";
-    reader_fail (&st, "interrupted by %s", signal_name (got_signal));
+    /* With --keep-going, a signal between streams is the way to stop. */
+    if (!(opt.keep_going && between_streams))
+      reader_fail (&st, "interrupted by %s", signal_name (got_signal));
   } else if (strcmp (end_reason, "frames") == 0) {
     /* got what we asked for */
   } else {
@@ -860,7 +932,8 @@ cmd_read (int argc, char **argv)
       case ZB_ETIMEDOUT:
         end_reason = "timeout";
         reader_fail (&st, "timed out after %.3f s waiting for %s",
-            opt.timeout_ms / 1000.0, writer_seen ? "a frame" : "the writer");
+            opt.timeout_ms / 1000.0, between_streams ? "the next writer"
+            : writer_seen ? "a frame" : "the writer");
         break;
       case ZB_ECORRUPT:
         end_reason = "corrupt";
@@ -881,9 +954,11 @@ cmd_read (int argc, char **argv)
   if (st.errors && !st.reason[0])
     reader_fail (&st, "%" PRIu64 " errors", st.errors);
   printf ("summary: frames=%" PRIu64 " bytes=%" PRIu64 " errors=%" PRIu64
-      " fps=%.1f out_of_order=%" PRIu64 " end=%s\n", st.frames, st.bytes,
-      st.errors, rate_per_s (st.frames, t_end - t_start), st.out_of_order,
-      end_reason);
+      " fps=%.1f out_of_order=%" PRIu64, st.frames, st.bytes,
+      st.errors, rate_per_s (st.frames, t_end - t_start), st.out_of_order);
+  if (opt.keep_going)
+    printf (" streams=%" PRIu64, streams + (stream_frames ? 1 : 0));
+  printf (" end=%s\n", end_reason);
   fflush (stdout);
 
   zb_reader_close (st.r);
