@@ -972,8 +972,13 @@ gst_zero_src_caps_from_metadata (GstZeroSrc * self, gboolean have_frame,
   caps = gst_caps_new_empty_simple ("application/octet-stream");
 
 settle:
-  if (!gst_zero_src_settle_caps (self, caps))
+  if (!gst_zero_src_settle_caps (self, caps)) {
+    /* A stop racing the negotiation: downstream is already flushing, and
+     * stopping is not an error. */
+    if (GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)))
+      return GST_FLOW_FLUSHING;
     return GST_FLOW_NOT_NEGOTIATED;
+  }
   *settled = TRUE;
   return GST_FLOW_OK;
 }

@@ -532,8 +532,14 @@ zb_reader_wait_writer (zb_reader * r, int timeout_ms)
   if (r == NULL || r->closed)
     return zb_fail (ZB_EINVAL, "zb_reader_wait_writer: no reader");
   for (;;) {
-    uint64_t wpid = ZB_LOAD (&r->oieb->writer_pid), used;
+    uint64_t wpid, used;
 
+    /* First, as in acquire: an interrupt wins even over a writer that is
+     * already there. */
+    if (atomic_load (&r->interrupted))
+      return zb_fail (ZB_ECANCELED, "%s: wait for a writer interrupted",
+          r->name);
+    wpid = ZB_LOAD (&r->oieb->writer_pid);
     pthread_mutex_lock (&r->lock);
     used = ZB_LOAD (&r->oieb->payload_free_bytes) + r->outstanding;
     pthread_mutex_unlock (&r->lock);
@@ -541,9 +547,6 @@ zb_reader_wait_writer (zb_reader * r, int timeout_ms)
     if (wpid != 0 || ZB_LOAD (&r->oieb->metadata_written_bytes) != 0
         || used != r->P)
       return ZB_OK;
-    if (atomic_load (&r->interrupted))
-      return zb_fail (ZB_ECANCELED, "%s: wait for a writer interrupted",
-          r->name);
     if (deadline >= 0 && zb_remaining (deadline) == 0)
       return zb_fail (ZB_ETIMEDOUT, "%s: no writer attached within %d ms",
           r->name, timeout_ms);
