@@ -1123,6 +1123,13 @@ gst_zero_sink_describe (GstZeroSink * self, GstZeroConn * c)
     if (rc == ZB_OK)
       theirs = gst_zero_meta_parse_caps (data, len, &err);
     gst_zero_conn_end_call (c);
+    if (rc == ZB_ECORRUPT) {
+      /* Not another writer's caps: a broken or hostile peer. */
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Buffer \"%s\" holds corrupt metadata", self->name),
+          ("%s: %s", zb_strerror (rc), zb_last_error ()));
+      return FALSE;
+    }
     if (theirs == NULL || !gst_caps_is_equal (theirs, self->caps)) {
       GST_ELEMENT_ERROR (self, STREAM, FORMAT,
           ("Buffer \"%s\" already describes other caps: an earlier writer "

@@ -444,6 +444,13 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
         return zb_fail (ZB_ECORRUPT, "%s: wrap marker at offset 0 of the "
             "ring", r->name);
       skip = P - pos;
+      /* A writer gives up the whole tail with its marker (ours with the
+       * next frame): a marker whose tail was not all published is none. */
+      if (avail < skip)
+        return zb_fail (ZB_ECORRUPT, "%s: wrap marker at offset %llu, but "
+            "only %llu of the %llu bytes it skips were published", r->name,
+            (unsigned long long) pos, (unsigned long long) avail,
+            (unsigned long long) skip);
       marker = 1;
       pos = 0;
     }
