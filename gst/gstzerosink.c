@@ -1002,6 +1002,9 @@ gst_zero_sink_get_property (GObject * object, guint prop_id,
   GST_OBJECT_UNLOCK (self);
 }
 
+static GstFlowReturn gst_zero_sink_connect (GstZeroSink * self,
+    gboolean once);
+
 static gboolean
 gst_zero_sink_start (GstBaseSink * bsink)
 {
@@ -1037,9 +1040,16 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->eos_closed = FALSE;
   self->failed = FALSE;
 
-  /* The reader is waited for in the streaming thread, where unlock() can
-   * interrupt it, never here. */
-  GST_DEBUG_OBJECT (self, "started on buffer \"%s\"", self->name);
+  /* One attempt now, so that what waiting cannot mend (no permission, a
+   * bad header, another writer, no reader with connect-timeout=0) fails
+   * the state change at once.  Posted later from the streaming thread
+   * during preroll, gst-launch-1.0 1.22 can miss such an error and hang.
+   * A reader that is not there yet is waited for in the streaming thread,
+   * where unlock() can interrupt it, never here. */
+  if (gst_zero_sink_connect (self, TRUE) == GST_FLOW_ERROR)
+    return FALSE;
+  GST_DEBUG_OBJECT (self, "started on buffer \"%s\"%s", self->name,
+      self->conn ? ", connected" : "");
   return TRUE;
 }
 
@@ -1185,9 +1195,11 @@ gst_zero_sink_describe (GstZeroSink * self, GstZeroConn * c)
 }
 
 /* Wait for the reader, in slices so that unlock() is seen.  Returns OK,
- * FLUSHING when unlocked (nothing posted), or ERROR after posting. */
+ * FLUSHING when unlocked (nothing posted), or ERROR after posting.  With
+ * @once, a single attempt: CUSTOM_SUCCESS when the reader is not there
+ * yet and connect-timeout allows waiting for it. */
 static GstFlowReturn
-gst_zero_sink_connect (GstZeroSink * self)
+gst_zero_sink_connect (GstZeroSink * self, gboolean once)
 {
   gint64 deadline = 0;
   zb_writer *w = NULL;
@@ -1212,7 +1224,7 @@ gst_zero_sink_connect (GstZeroSink * self)
       return GST_FLOW_FLUSHING;
     }
 
-    if (self->conn_timeout == 0) {
+    if (self->conn_timeout == 0 || once) {
       slice = 0;
     } else if (self->conn_timeout > 0) {
       gint64 left = (deadline - g_get_monotonic_time ()) /
@@ -1225,6 +1237,10 @@ gst_zero_sink_connect (GstZeroSink * self)
     if (rc == ZB_OK)
       break;
     if (rc == ZB_ENOTFOUND || rc == ZB_ENOREADER) {
+      if (once && self->conn_timeout != 0) {
+        GST_DEBUG_OBJECT (self, "no reader yet: %s", zb_last_error ());
+        return GST_FLOW_CUSTOM_SUCCESS;
+      }
       if (self->conn_timeout == 0 || (self->conn_timeout > 0
               && g_get_monotonic_time () >= deadline)) {
         if (rc == ZB_ENOREADER)
@@ -1335,7 +1351,7 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
     ret = gst_zero_sink_describe (self, self->conn) ? GST_FLOW_OK :
         GST_FLOW_ERROR;
   else
-    ret = gst_zero_sink_connect (self);
+    ret = gst_zero_sink_connect (self, FALSE);
 
   /* Paused or flushing: render connects when data comes. */
   if (ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING)
@@ -1567,7 +1583,7 @@ gst_zero_sink_reconnect (GstZeroSink * self)
   GST_WARNING_OBJECT (self, "reader of \"%s\" is gone, waiting for a new one",
       self->name);
   gst_zero_sink_drop_conn (self);
-  ret = gst_zero_sink_connect (self);
+  ret = gst_zero_sink_connect (self, FALSE);
   if (ret == GST_FLOW_OK) {
     /* Upstream still holds a pool bound to the old reader: ask it to
      * renegotiate so it gets one for the new ring. */
@@ -1601,7 +1617,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buf)
 
 again:
   if (G_UNLIKELY (self->conn == NULL)) {
-    ret = gst_zero_sink_connect (self);
+    ret = gst_zero_sink_connect (self, FALSE);
     if (ret == GST_FLOW_FLUSHING) {
       ret = gst_base_sink_wait_preroll (bsink);
       if (ret == GST_FLOW_OK)

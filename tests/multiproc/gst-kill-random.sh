@@ -44,10 +44,11 @@ echo "seed: $SEED (replay: ZB_KILL_SEED=$SEED ZB_KILL_ROUNDS=$ROUNDS)"
 
 BOUND_MS=5000
 CONNECT_MS=500      # zerosink connect-timeout in on-reader-lost=error rounds
-REF=2000            # frames of the reference run, more than any round writes
+REF=5000            # frames of the reference run, more than any round writes
+                    # before its kill (a start kill comes within 144 ms)
 # Frames of the writer in on-reader-lost=reconnect rounds, all read after
 # the reconnect but those before the kill (at most a few hundred).
-RECONNECT_FRAMES=1000
+RECONNECT_FRAMES=3000
 # Small frames of a pattern that differs in every frame, at a framerate
 # that makes a synced sink a slow (1000 frames/s) consumer.
 CAPS="video/x-raw,format=RGB,width=160,height=120,framerate=1000/1"
@@ -263,8 +264,10 @@ reader_round () {
     wait_line "rx$r" '^ready: ' 10 || fail "round $r: reader not ready"
   fi
   if [ "$policy" = error ]; then
+    # Endless: the stream must still run when its reader is killed (the
+    # content is not checked here).
     opts=(connect-timeout=$CONNECT_MS)
-    frames=$REF
+    frames=-1
   else
     opts=(on-reader-lost=reconnect connect-timeout=20000)
     frames=$RECONNECT_FRAMES
