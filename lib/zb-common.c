@@ -231,12 +231,12 @@ spin_init (void)
 {
   const char *env = getenv ("ZB_SPIN_US");
   char *end;
-  long us = 50;
+  long us = 0;
 
   if (env != NULL && *env != '\0') {
     us = strtol (env, &end, 10);
     if (*end != '\0' || us < 0)
-      us = 50;
+      us = 0;
     if (us > 10000)
       us = 10000;
   }
