@@ -1027,10 +1027,14 @@ gst_zero_sink_start (GstBaseSink * bsink)
   GST_OBJECT_UNLOCK (self);
 
   if (zb_validate_name (self->name) != ZB_OK) {
+    /* Escaped: a bad name may hold a newline. */
+    gchar *shown = g_strescape (self->name, NULL);
+
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid buffer name \"%s\": use 1-%u letters, digits, '.', '_' or "
-            "'-', not starting with '.'", self->name, ZB_NAME_MAX),
+            "'-', not starting with '.'", shown, ZB_NAME_MAX),
         ("%s", zb_last_error ()));
+    g_free (shown);
     return FALSE;
   }
 

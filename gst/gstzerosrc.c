@@ -743,12 +743,17 @@ gst_zero_src_start (GstBaseSrc * bsrc)
     const gchar *detail = zb_last_error ();
 
     switch (rc) {
-      case ZB_EBADNAME:
+      case ZB_EBADNAME:{
+        /* Escaped: a bad name may hold a newline. */
+        gchar *shown = g_strescape (name, NULL);
+
         GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
             ("Invalid buffer name \"%s\": use 1-%u letters, digits, '.', '_' "
-                "or '-', not starting with '.'", name, ZB_NAME_MAX),
+                "or '-', not starting with '.'", shown, ZB_NAME_MAX),
             ("%s: %s", zb_strerror (rc), detail));
+        g_free (shown);
         break;
+      }
       case ZB_EEXIST:
         GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
             ("Buffer \"%s\" is already owned by another live reader", name),

@@ -93,26 +93,51 @@ zb_fail_errno (int code, int err, const char *fmt, ...)
 
 /* ----------------------------------------------------------------- names */
 
+/* The first max bytes of a rejected name with anything unprintable as
+ * \xNN, so that a message stays on one line; out holds 4 * max + 4. */
+static const char *
+printable_name (const char *name, char *out, size_t max)
+{
+  size_t i, n = 0;
+
+  for (i = 0; name[i] != '\0' && i < max; i++) {
+    unsigned char c = (unsigned char) name[i];
+
+    if (c >= 0x20 && c < 0x7f && c != '\\')
+      out[n++] = (char) c;
+    else
+      n += (size_t) sprintf (out + n, "\\x%02x", c);
+  }
+  if (name[i] != '\0') {
+    memcpy (out + n, "...", 3);
+    n += 3;
+  }
+  out[n] = '\0';
+  return out;
+}
+
 int
 zb_validate_name (const char *name)
 {
+  char shown[4 * 64 + 4];
   size_t i;
 
   if (name == NULL || name[0] == '\0')
     return zb_fail (ZB_EBADNAME, "buffer name is empty");
   if (name[0] == '.')
-    return zb_fail (ZB_EBADNAME, "buffer name '%.64s' starts with '.'", name);
+    return zb_fail (ZB_EBADNAME, "buffer name '%s' starts with '.'",
+        printable_name (name, shown, 64));
   for (i = 0; name[i] != '\0'; i++) {
     unsigned char c = (unsigned char) name[i];
 
     if (i >= ZB_NAME_MAX)
-      return zb_fail (ZB_EBADNAME, "buffer name '%.32s...' is longer than %u "
-          "bytes", name, ZB_NAME_MAX);
+      return zb_fail (ZB_EBADNAME, "buffer name '%s' is longer than %u "
+          "bytes", printable_name (name, shown, 32), ZB_NAME_MAX);
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
             || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-      return zb_fail (ZB_EBADNAME, "buffer name '%.64s' contains 0x%02x at "
+      return zb_fail (ZB_EBADNAME, "buffer name '%s' contains 0x%02x at "
           "position %zu; only letters, digits, '.', '_' and '-' are allowed",
-          name, c, i);
+          printable_name (name, shown, 64), c, i);
   }
   return ZB_OK;
 }

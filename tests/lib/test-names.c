@@ -178,6 +178,13 @@ test_bad_names (void)
 
     CHECK (!before);
     CHECK_RC (zb_validate_name (bad[i]), ZB_EBADNAME);
+    /* The detail is one printable line, whatever the name holds. */
+    {
+      const char *e;
+
+      for (e = zb_last_error (); *e; e++)
+        CHECK ((unsigned char) *e >= 0x20 && (unsigned char) *e < 0x7f);
+    }
     CHECK_RC (zb_reader_create (&r, bad[i], &opts), ZB_EBADNAME);
     CHECK (r == NULL);
     CHECK_RC (zb_writer_open (&w, bad[i], 0), ZB_EBADNAME);
