@@ -214,13 +214,49 @@ zb_parse_size (const char *text, uint64_t *out)
   return ZB_OK;
 }
 
-/* ------------------------------------------------------------------ time */
+/* ------------------------------------------------------ wire arithmetic */
 
 uint64_t
 zb_round_up_64 (uint64_t v)
 {
+  if (v > UINT64_MAX - (ZB_BLOCK_ALIGN - 1))
+    return UINT64_MAX;
   return (v + (ZB_BLOCK_ALIGN - 1)) & ~(uint64_t) (ZB_BLOCK_ALIGN - 1);
 }
+
+uint64_t
+zb_frame_footprint (uint64_t size)
+{
+  if (size > UINT64_MAX - ZB_FRAME_HEADER_SIZE)
+    return UINT64_MAX;
+  return ZB_FRAME_HEADER_SIZE + size;
+}
+
+uint64_t
+zb_ring_size_for_frame (uint64_t size)
+{
+  /* A frame of footprint T placed at a write position that leaves a tail
+   * of T + 15 bytes (the most a wrap ever skips: a shorter tail would be
+   * used, or skipped with a marker that fits it) needs 2T + 15 free. */
+  uint64_t t = zb_frame_footprint (size);
+
+  if (t > (UINT64_MAX - (ZB_FRAME_HEADER_SIZE - 1)) / 2)
+    return UINT64_MAX;
+  return 2 * t + (ZB_FRAME_HEADER_SIZE - 1);
+}
+
+uint64_t
+zb_mapping_size (uint64_t metadata_size, uint64_t payload_size)
+{
+  uint64_t m = zb_round_up_64 (metadata_size);
+  uint64_t p = zb_round_up_64 (payload_size);
+
+  if (m > UINT64_MAX - ZB_OIEB_SIZE || p > UINT64_MAX - ZB_OIEB_SIZE - m)
+    return UINT64_MAX;
+  return ZB_OIEB_SIZE + m + p;
+}
+
+/* ------------------------------------------------------------------ time */
 
 int64_t
 zb_now_ms (void)

@@ -88,6 +88,7 @@ int zb_fail_errno (int code, int err, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 void zb_clear_error (void);
 
+/* Rounds up to a multiple of 64; saturates at UINT64_MAX. */
 uint64_t zb_round_up_64 (uint64_t v);
 int64_t zb_now_ms (void);
 /* Deadline helpers: timeout_ms < 0 means none. */

@@ -274,7 +274,7 @@ zb_reader_create (zb_reader ** out, const char *name,
         (unsigned long long) opt->metadata_size);
   M = zb_round_up_64 (opt->metadata_size);
   P = zb_round_up_64 (opt->payload_size);
-  total = ZB_OIEB_SIZE + M + P;
+  total = zb_mapping_size (M, P);
 
   r = calloc (1, sizeof *r);
   if (r == NULL)
@@ -467,7 +467,7 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
         "runs past the end of the %llu-byte ring", r->name,
         (unsigned long long) h.payload_size, (unsigned long long) pos,
         (unsigned long long) P);
-  T = ZB_FRAME_HEADER_SIZE + h.payload_size;
+  T = zb_frame_footprint (h.payload_size);
   if (avail < skip + T)
     return ZB_ETIMEDOUT;        /* header seen, payload not yet published */
   if (h.sequence_number != r->expected_seq) {

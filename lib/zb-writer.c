@@ -295,13 +295,15 @@ zb_writer_set_metadata (zb_writer * w, const void *data, size_t size)
 size_t
 zb_writer_max_frame_size (const zb_writer * w)
 {
-  /* A frame of total size T can always be placed when even the worst wrap
-   * (tail up to T + 15 left unused) fits: 2T + 15 <= P. */
+  /* The inverse of zb_ring_size_for_frame(): the largest footprint t with
+   * 2t + 15 <= P, less the header; 0 when not even one byte fits. */
   uint64_t t;
 
-  if (w == NULL || w->P < 2 * ZB_FRAME_HEADER_SIZE + 17)
+  if (w == NULL || w->P < zb_ring_size_for_frame (1))
     return 0;
-  t = (w->P - 15) / 2;
+  t = (w->P - (ZB_FRAME_HEADER_SIZE - 1)) / 2;
+  if (t - ZB_FRAME_HEADER_SIZE > SIZE_MAX)
+    return SIZE_MAX;
   return (size_t) (t - ZB_FRAME_HEADER_SIZE);
 }
 
@@ -385,12 +387,12 @@ zb_writer_reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
   if (w->reserved)
     return zb_fail (ZB_EBUSY, "%s: a reservation is already outstanding",
         w->name);
-  if (size > zb_writer_max_frame_size (w))
+  if (zb_ring_size_for_frame (size) > P)
     return zb_fail (ZB_ETOOLARGE, "%s: frame of %zu bytes cannot be placed "
         "in a %llu-byte ring (at most %zu bytes per frame; the ring must "
         "hold two frames)", w->name, size, (unsigned long long) P,
         zb_writer_max_frame_size (w));
-  T = ZB_FRAME_HEADER_SIZE + size;
+  T = zb_frame_footprint (size);
 
   /* Never leave a tail of 1..15 bytes, where no marker fits (quirk 1). */
   tail = P - w->write_pos;
@@ -452,7 +454,7 @@ zb_writer_commit (zb_writer * w, size_t size)
   if (size == 0 || size > w->res_size)
     return zb_fail (ZB_EINVAL, "%s: commit of %zu bytes, reserved %zu",
         w->name, size, w->res_size);
-  T = ZB_FRAME_HEADER_SIZE + size;
+  T = zb_frame_footprint (size);
   end = w->res_pos + T;
   if (w->P - end > 0 && w->P - end < ZB_FRAME_HEADER_SIZE) {
     /* Shrinking left a tail no marker fits in: place it again from a copy.

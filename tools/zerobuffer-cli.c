@@ -1281,7 +1281,7 @@ cmd_write (int argc, char **argv)
     }
     frames++;
     bytes += fsize;
-    ring_model_place (&model, ZB_FRAME_HEADER_SIZE + fsize);
+    ring_model_place (&model, zb_frame_footprint (fsize));
   }
   t_end = now_ns ();
 

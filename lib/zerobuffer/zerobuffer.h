@@ -11,9 +11,14 @@
  *
  * Conventions:
  *  - Every function that can fail returns 0 (ZB_OK) or a negative zb_status.
- *    zb_strerror() names the code; zb_last_error() gives the detail of the
- *    most recent failure in the calling thread (buffer name, errno text, the
- *    offending value).
+ *    zb_strerror() names the code.  The detail (buffer name, errno text, the
+ *    offending value) is kept per object: zb_reader_last_error() and
+ *    zb_writer_last_error() give the most recent failure of a call on that
+ *    object, whichever thread made it, so no caller has to carry details
+ *    across threads.  zb_last_error() gives the most recent failure in the
+ *    calling thread (the only place for calls that make no object, such as
+ *    zb_reader_create() and zb_writer_open()).  A call that succeeds clears
+ *    both.
  *  - timeout_ms: -1 waits forever, 0 does not wait, > 0 is a bound.
  *  - Objects are not thread-safe except where noted: zb_reader_release() and
  *    the *_interrupt() calls may be used from any thread at any time.
@@ -79,12 +84,26 @@ ZB_API const char *zb_strerror (int status);
 /* Symbolic name of a status code ("ZB_EBADNAME"); never NULL. */
 ZB_API const char *zb_status_name (int status);
 /* Detail of the most recent failure in this thread, e.g.
- * "cam1: reader pid 4242 is gone".  Never NULL; "" when none. */
+ * "cam1: reader pid 4242 is gone".  Never NULL; "" when none or when this
+ * thread's last call succeeded. */
 ZB_API const char *zb_last_error (void);
 
 /* 0 if NAME is acceptable: 1..ZB_NAME_MAX bytes of [A-Za-z0-9._-], not
  * starting with '.'.  Otherwise ZB_EBADNAME.  Nothing is touched. */
 ZB_API int zb_validate_name (const char *name);
+
+/* Wire arithmetic the callers need, so that none repeats it. */
+/* Ring bytes one frame of size payload bytes takes: its header + payload. */
+ZB_API uint64_t zb_frame_footprint (uint64_t size);
+/* Smallest payload size in which a frame of size bytes can be placed from
+ * any write position (2 * footprint + 15): the inverse of
+ * zb_writer_max_frame_size(), and the free room a writer may need for its
+ * next frame of that size after a wrap. */
+ZB_API uint64_t zb_ring_size_for_frame (uint64_t size);
+/* Size of the shared-memory object of a buffer with these block sizes
+ * (each rounded up to 64 as zb_reader_create() does), header included. */
+ZB_API uint64_t zb_mapping_size (uint64_t metadata_size,
+    uint64_t payload_size);
 
 /* Parse "4096", "64K", "16M", "1G" (binary multiples, optional trailing 'B'
  * or 'iB') into *out.  Returns 0 or ZB_EINVAL. */
@@ -111,6 +130,9 @@ typedef struct zb_reader_options
   uint64_t metadata_size;       /* rounded up to 64; 0 is allowed */
   uint64_t payload_size;        /* rounded up to 64; must be > 0 */
   unsigned int mode;            /* permissions of every object; 0 = 0600 */
+  unsigned int spin_us;         /* poll this long before sleeping for a
+                                 * frame when frames come this close
+                                 * together; 0 = never spin (default) */
 } zb_reader_options;
 
 /* Create buffer NAME.  Stale leftovers of a dead reader under the same name
@@ -159,11 +181,22 @@ typedef struct zb_reader_stats
 
 ZB_API void zb_reader_get_stats (zb_reader * r, zb_reader_stats * stats);
 ZB_API const char *zb_reader_name (const zb_reader * r);
+/* Detail of the most recent failed call on r, from any thread; "" when the
+ * last call succeeded.  The text is copied to thread-local storage under
+ * the reader's lock, so it stays valid in this thread until its next call
+ * of a zb_*_last_error(). */
+ZB_API const char *zb_reader_last_error (zb_reader * r);
 
 /* ------------------------------------------------------------------ */
 /* Writer: connects to a buffer a reader created.                      */
 
 typedef struct zb_writer zb_writer;
+
+typedef struct zb_writer_options
+{
+  unsigned int spin_us;         /* poll this long for ring space before
+                                 * sleeping; 0 = never spin (default) */
+} zb_writer_options;
 
 /* Connect to NAME.  Until timeout_ms passes, a buffer that does not exist
  * yet, is half-made, or has no live reader is waited for; after it the error
@@ -171,6 +204,9 @@ typedef struct zb_writer zb_writer;
  * ZB_EWRITERBUSY, ZB_EVERSION, ZB_ECORRUPT (mapping smaller than claimed),
  * ZB_EPERM. */
 ZB_API int zb_writer_open (zb_writer ** out, const char *name, int timeout_ms);
+/* The same with options; NULL options are the defaults. */
+ZB_API int zb_writer_open_with_options (zb_writer ** out, const char *name,
+    int timeout_ms, const zb_writer_options * options);
 
 /* Write the metadata; once per buffer (ZB_EMETAWRITTEN after that). */
 ZB_API int zb_writer_set_metadata (zb_writer * w, const void *data,
@@ -198,7 +234,10 @@ ZB_API int zb_writer_reserve (zb_writer * w, size_t size, void **payload,
  * 1..15 bytes) the frame must be placed again and the commit can wait, up
  * to the reserve's timeout, and fail like zb_writer_write(). */
 ZB_API int zb_writer_commit (zb_writer * w, size_t size);
-/* Drop the reservation; nothing is published. */
+/* Drop the reservation; nothing is published.  Safe from any thread,
+ * concurrently with any other call on w but zb_writer_close() (a commit of
+ * the same reservation must be ordered by the caller); ZB_EBUSY when
+ * nothing is reserved. */
 ZB_API int zb_writer_abandon (zb_writer * w);
 
 /* Largest payload accepted: a frame this big can be placed from any write
@@ -226,6 +265,10 @@ typedef struct zb_writer_stats
 
 ZB_API void zb_writer_get_stats (zb_writer * w, zb_writer_stats * stats);
 ZB_API const char *zb_writer_name (const zb_writer * w);
+/* Like zb_reader_last_error().  Once the reader is gone every call fails
+ * with ZB_EREADERGONE and the detail says how it left, as first seen
+ * (closed, died, replaced). */
+ZB_API const char *zb_writer_last_error (zb_writer * w);
 
 /* ------------------------------------------------------------------ */
 /* Inspection, for tools: a snapshot of a buffer's header.             */

@@ -1,5 +1,6 @@
 /* The shared-memory layout byte by byte, the kernel objects a reader creates,
- * their permissions, and their removal.
+ * their permissions, and their removal; the wire arithmetic the library
+ * offers (frame footprint, ring and mapping sizes) against all of that.
  *
  * Copyright (C) 2026 gst-zerobuffer authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -314,11 +315,100 @@ test_other_user (void)
   CHECK (zbt_all_gone (name));
 }
 
+/* zb_frame_footprint(), zb_ring_size_for_frame() and zb_mapping_size():
+ * their values, their saturation, and agreement with what a reader creates
+ * and with zb_writer_max_frame_size() for every ring size. */
+static void
+test_wire_arithmetic (void)
+{
+  const uint64_t MAX = UINT64_MAX;
+  uint64_t P;
+  static uint8_t buf[4096];
+  zbt_fake f;
+  char name[64];
+
+  CHECK_EQ (zb_frame_footprint (0), 16);
+  CHECK_EQ (zb_frame_footprint (1), 17);
+  CHECK_EQ (zb_frame_footprint (4096), 4112);
+  CHECK_EQ (zb_frame_footprint (MAX - 16), MAX);
+  CHECK_EQ (zb_frame_footprint (MAX - 17), MAX - 1);
+  CHECK_EQ (zb_frame_footprint (MAX), MAX);
+
+  CHECK_EQ (zb_ring_size_for_frame (1), 49);
+  CHECK_EQ (zb_ring_size_for_frame (100), 2 * 116 + 15);
+  CHECK_EQ (zb_ring_size_for_frame ((1ull << 63) - 24), MAX);
+  CHECK_EQ (zb_ring_size_for_frame ((1ull << 63) - 25), MAX - 2);
+  CHECK_EQ (zb_ring_size_for_frame (1ull << 63), MAX);
+  CHECK_EQ (zb_ring_size_for_frame (MAX), MAX);
+
+  CHECK_EQ (zb_mapping_size (0, 1), 128 + 64);
+  CHECK_EQ (zb_mapping_size (1, 65), 128 + 64 + 128);
+  CHECK_EQ (zb_mapping_size (64, 4096), 128 + 64 + 4096);
+  CHECK_EQ (zb_mapping_size (65, 4097), 128 + 128 + 4160);
+  CHECK_EQ (zb_mapping_size (MAX, 0), MAX);
+  CHECK_EQ (zb_mapping_size (0, MAX - 63), MAX);
+  CHECK_EQ (zb_mapping_size (MAX / 2, MAX / 2), MAX);
+  CHECK_EQ (zb_mapping_size (0, MAX - 64 - 127), MAX - 127 + 128 - 64);
+
+  /* Our readers: every ring size up to 4 KiB and a few large ones.  The
+   * largest frame accepted is the largest whose ring size fits, it can be
+   * written into an empty ring, and one byte more is refused at once. */
+  for (P = 64; P <= 4096 + 3 * 1048576; P += P < 4096 ? 64 : 1048576) {
+    zb_reader_options opts = { 100, P, 0 };
+    zb_reader *r = NULL;
+    zb_writer *w = NULL;
+    zb_info info;
+    zb_frame fr;
+    size_t max;
+
+    zbt_name (name, sizeof name, "layout");
+    REQUIRE_RC (zb_reader_create (&r, name, &opts), 0);
+    CHECK_RC (zb_inspect (name, &info), 0);
+    CHECK_EQ (info.mapping_size, zb_mapping_size (100, P));
+    REQUIRE_RC (zb_writer_open (&w, name, 1000), 0);
+    max = zb_writer_max_frame_size (w);
+    CHECK (max > 0);
+    CHECK (zb_ring_size_for_frame (max) <= P);
+    CHECK (zb_ring_size_for_frame (max + 1) > P);
+    if (max < sizeof buf) {
+      CHECK_RC (zb_writer_write (w, buf, max + 1, 0), ZB_ETOOLARGE);
+      CHECK_RC (zb_writer_write (w, buf, max, 0), 0);
+      CHECK_RC (zb_reader_acquire (r, &fr, 1000), 0);
+      CHECK_EQ (fr.size, max);
+      CHECK_RC (zb_reader_release (r, &fr), 0);
+    }
+    zb_writer_close (w);
+    zb_reader_close (r);
+    CHECK (zbt_all_gone (name));
+  }
+
+  /* Rings of any size, as an upstream reader might make them: the same
+   * relation, and no frame at all below 49 bytes. */
+  zbt_name (name, sizeof name, "layout");
+  REQUIRE (zbt_fake_shm (&f, name, 128 + 64 + 300) == 0);
+  REQUIRE (zbt_fake_sems (&f) == 0);
+  for (P = 32; P <= 300; P++) {
+    zb_writer *w = NULL;
+    size_t max;
+
+    zbt_fake_oieb (&f, 128, 1, 0, 64, P, getpid ());
+    REQUIRE_RC (zb_writer_open (&w, name, 1000), 0);
+    max = zb_writer_max_frame_size (w);
+    if (max > 0)
+      CHECK (zb_ring_size_for_frame (max) <= P);
+    CHECK (zb_ring_size_for_frame (max + 1) > P);
+    CHECK_EQ (max > 0, P >= 49);
+    zb_writer_close (w);
+  }
+  zbt_fake_destroy (&f);
+}
+
 int
 main (void)
 {
   test_layout ();
   test_sizes ();
+  test_wire_arithmetic ();
   test_modes ();
   test_other_user ();
   return zbt_result ();
