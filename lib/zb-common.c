@@ -284,27 +284,17 @@ zb_remaining (int64_t deadline)
   return left > 0 ? left : 0;
 }
 
-static int64_t spin_ns;
-static pthread_once_t spin_once = PTHREAD_ONCE_INIT;
-
-static void
-spin_init (void)
+int64_t
+zb_spin_budget_ns (unsigned int spin_us)
 {
-  const char *env = getenv ("ZB_SPIN_US");
-  char *end;
-  long us = 0;
-
-  if (env != NULL && *env != '\0') {
-    us = strtol (env, &end, 10);
-    if (*end != '\0' || us < 0)
-      us = 0;
-    if (us > 10000)
-      us = 10000;
-  }
+  if (spin_us == 0)
+    return 0;
+  if (spin_us > ZB_SPIN_US_MAX)
+    spin_us = ZB_SPIN_US_MAX;
   /* With one CPU the peer cannot run while we spin. */
   if (sysconf (_SC_NPROCESSORS_ONLN) < 2)
-    us = 0;
-  spin_ns = (int64_t) us * 1000;
+    return 0;
+  return (int64_t) spin_us * 1000;
 }
 
 static inline void
@@ -332,8 +322,7 @@ zb_pace_note (zb_pace * pace)
   int64_t now;
 
   /* Only spinning reads the pace: no clock read per frame without it. */
-  pthread_once (&spin_once, spin_init);
-  if (spin_ns == 0)
+  if (pace->spin_ns == 0)
     return;
   now = now_ns ();
   if (pace->last_ns != 0) {
@@ -353,10 +342,9 @@ zb_spin_for_change (const zb_pace * pace, _Atomic uint64_t * word,
   int64_t end;
   unsigned i;
 
-  pthread_once (&spin_once, spin_init);
-  if (spin_ns == 0 || pace->gap_ns == 0 || pace->gap_ns > spin_ns)
+  if (pace->spin_ns == 0 || pace->gap_ns == 0 || pace->gap_ns > pace->spin_ns)
     return 0;
-  end = now_ns () + spin_ns;
+  end = now_ns () + pace->spin_ns;
   for (i = 1;; i++) {
     if (ZB_LOAD_RELAXED (word) != seen)
       return 1;

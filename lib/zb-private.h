@@ -101,16 +101,24 @@ int64_t zb_remaining (int64_t deadline);
  * and tens of µs, but spinning through a long gap only burns CPU. */
 typedef struct
 {
+  int64_t spin_ns;              /* the object's budget; 0 = never spin */
   int64_t last_ns;              /* previous frame, 0 before the first */
   int64_t gap_ns;               /* moving average of the gaps */
 } zb_pace;
 
-/* Note that a frame passed now. */
+/* Largest spin_us option honoured; larger values count as this. */
+#define ZB_SPIN_US_MAX 10000u
+
+/* The budget in ns for a spin_us option: clamped to ZB_SPIN_US_MAX, and 0
+ * on a machine with one CPU, where the peer cannot run while we spin. */
+int64_t zb_spin_budget_ns (unsigned int spin_us);
+
+/* Note that a frame passed now.  Reads no clock when spinning is off. */
 void zb_pace_note (zb_pace * pace);
 
 /* Polls *word until it differs from seen, *stop becomes non-zero or the
- * spin budget runs out.  The budget is ZB_SPIN_US (default 0: off; none on
- * one CPU), and nothing at all unless frames have lately come closer
+ * spin budget (pace->spin_ns, from the object's options; default 0: off)
+ * runs out, and nothing at all unless frames have lately come closer
  * together than that.  Off by default because a spinning reader takes the
  * CPU a multi-threaded writer needs when cores are few (measured on 2
  * vCPUs: 4 KB frames 1.8-2.1x shm with 50 µs, 2.7-3.2x without).

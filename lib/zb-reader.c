@@ -286,6 +286,7 @@ zb_reader_create (zb_reader ** out, const char *name,
   r->expected_seq = 1;
   r->ledger_base = 1;
   r->sem_w = r->sem_r = SEM_FAILED;
+  r->pace.spin_ns = zb_spin_budget_ns (opt->spin_us);
   pthread_mutex_init (&r->lock, NULL);
 
   if ((rc = take_lock_file (name, mode, &r->lock_fd)) != ZB_OK)

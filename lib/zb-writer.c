@@ -209,7 +209,8 @@ fail:
 }
 
 int
-zb_writer_open (zb_writer ** out, const char *name, int timeout_ms)
+zb_writer_open_with_options (zb_writer ** out, const char *name,
+    int timeout_ms, const zb_writer_options * options)
 {
   int64_t deadline = zb_deadline (timeout_ms);
   zb_writer *w;
@@ -226,6 +227,7 @@ zb_writer_open (zb_writer ** out, const char *name, int timeout_ms)
   snprintf (w->name, sizeof w->name, "%s", name);
   w->shm_fd = -1;
   w->sem_w = w->sem_r = SEM_FAILED;
+  w->pace.spin_ns = zb_spin_budget_ns (options ? options->spin_us : 0);
 
   /* A reader racing us may not have made the buffer yet (quirk 11). */
   for (;;) {
@@ -243,6 +245,12 @@ zb_writer_open (zb_writer ** out, const char *name, int timeout_ms)
   }
   free (w);
   return rc;
+}
+
+int
+zb_writer_open (zb_writer ** out, const char *name, int timeout_ms)
+{
+  return zb_writer_open_with_options (out, name, timeout_ms, NULL);
 }
 
 /* ------------------------------------------------------------ metadata */

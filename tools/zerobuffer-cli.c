@@ -15,6 +15,10 @@
  *
  * Only libzerobuffer and libc are used, so the tool also works where
  * GStreamer is not installed.
+ *
+ * The environment variable ZB_SPIN_US=N (or --spin-us N, which wins) sets
+ * the spin_us option of the reader or writer: the library itself reads no
+ * environment.
  */
 
 #include <errno.h>
@@ -197,6 +201,43 @@ parse_seconds_arg (const char *opt, const char *text, int *out_ms)
   if (*out_ms < 1)
     *out_ms = 1;
   return 0;
+}
+
+/* --spin-us: microseconds, at most 10000 (the library's ceiling). */
+static int
+parse_spin_arg (const char *text, unsigned int *out)
+{
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul (text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-' || v > 10000) {
+    usage_error ("--spin-us: '%s' is not a number of microseconds "
+        "(0..10000)", text);
+    return -1;
+  }
+  *out = (unsigned int) v;
+  return 0;
+}
+
+/* The default of --spin-us: ZB_SPIN_US from the environment, as the
+ * library read it before it took options: anything but a plain number is
+ * ignored (0), larger values count as 10000. */
+static unsigned int
+spin_from_env (void)
+{
+  const char *env = getenv ("ZB_SPIN_US");
+  char *end;
+  long us;
+
+  if (env == NULL || *env == '\0')
+    return 0;
+  errno = 0;
+  us = strtol (env, &end, 10);
+  if (errno || *end != '\0' || us < 0)
+    return 0;
+  return us > 10000 ? 10000u : (unsigned int) us;
 }
 
 /* "1,7,13" or "64K,1M" into a new array. */
@@ -401,6 +442,7 @@ typedef struct
   uint64_t stall_after;
   int keep_going;               /* read successive writers' streams */
   int release_delay_ms;         /* keep each frame this long: slow consumer */
+  unsigned int spin_us;         /* zb_reader_options.spin_us */
 } read_options;
 
 typedef struct
@@ -648,7 +690,10 @@ usage_read (FILE * out)
       "                       frames=F\" per stream.  SIGINT/SIGTERM between\n"
       "                       streams ends the read normally (exit 0)\n"
       "  --release-delay S    keep each frame S seconds before releasing it\n"
-      "                       (a slow consumer)\n");
+      "                       (a slow consumer)\n"
+      "  --spin-us N          poll up to N µs for a frame before sleeping\n"
+      "                       when frames come that close together (default\n"
+      "                       $ZB_SPIN_US, else 0: never)\n");
 }
 
 /* Sleep between two streams (the library reports the end of a stream
@@ -679,7 +724,7 @@ cmd_read (int argc, char **argv)
   enum
   { OPT_PAYLOAD = 256, OPT_META, OPT_FRAMES, OPT_TIMEOUT, OPT_VERIFY,
     OPT_HOLD, OPT_MODE, OPT_SIZES, OPT_SEED, OPT_STALL, OPT_KEEP_GOING,
-    OPT_RELEASE_DELAY
+    OPT_RELEASE_DELAY, OPT_SPIN
   };
   static const struct option longopts[] = {
     {"payload-size", required_argument, NULL, OPT_PAYLOAD},
@@ -694,6 +739,7 @@ cmd_read (int argc, char **argv)
     {"stall-after", required_argument, NULL, OPT_STALL},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
     {"release-delay", required_argument, NULL, OPT_RELEASE_DELAY},
+    {"spin-us", required_argument, NULL, OPT_SPIN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
   };
@@ -709,6 +755,7 @@ cmd_read (int argc, char **argv)
   int c, rc, status = 0, pattern;
 
   opt.seed = (uint64_t) getpid () * 0x9e3779b97f4a7c15ull;
+  opt.spin_us = spin_from_env ();
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
     switch (c) {
       case OPT_PAYLOAD:
@@ -774,6 +821,10 @@ cmd_read (int argc, char **argv)
                 &opt.release_delay_ms))
           return EXIT_USAGE;
         break;
+      case OPT_SPIN:
+        if (parse_spin_arg (optarg, &opt.spin_us))
+          return EXIT_USAGE;
+        break;
       case 'h':
         usage_read (stdout);
         return 0;
@@ -808,6 +859,7 @@ cmd_read (int argc, char **argv)
   ropt.payload_size = opt.payload_size;
   ropt.metadata_size = opt.metadata_size;
   ropt.mode = opt.mode;
+  ropt.spin_us = opt.spin_us;
   rc = zb_reader_create (&st.r, opt.name, &ropt);
   if (rc != 0) {
     report_status (opt.name, "cannot create buffer", rc, zb_last_error ());
@@ -986,6 +1038,7 @@ typedef struct
   int timeout_ms;               /* -1: not given */
   int zero_copy;
   double rate;
+  unsigned int spin_us;         /* zb_writer_options.spin_us */
 } write_options;
 
 /* Where the writer will put each frame, following the placement rule of
@@ -1036,7 +1089,10 @@ usage_write (FILE * out)
       "  --timeout S          seconds to wait for the reader (default 5) and\n"
       "                       for space for each frame (default forever)\n"
       "  --zero-copy          reserve/commit in place instead of copying\n"
-      "  --rate FPS           pace frames at FPS per second\n");
+      "  --rate FPS           pace frames at FPS per second\n"
+      "  --spin-us N          poll up to N µs for room before sleeping when\n"
+      "                       frames come that close together (default\n"
+      "                       $ZB_SPIN_US, else 0: never)\n");
 }
 
 static int
@@ -1065,7 +1121,7 @@ cmd_write (int argc, char **argv)
 {
   enum
   { OPT_FRAMES = 256, OPT_SIZE, OPT_SIZES, OPT_META, OPT_PATTERN,
-    OPT_TIMEOUT, OPT_ZC, OPT_RATE
+    OPT_TIMEOUT, OPT_ZC, OPT_RATE, OPT_SPIN
   };
   static const struct option longopts[] = {
     {"frames", required_argument, NULL, OPT_FRAMES},
@@ -1076,10 +1132,11 @@ cmd_write (int argc, char **argv)
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"zero-copy", no_argument, NULL, OPT_ZC},
     {"rate", required_argument, NULL, OPT_RATE},
+    {"spin-us", required_argument, NULL, OPT_SPIN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
   };
-  write_options opt = {.timeout_ms = -1 };
+  write_options opt = {.timeout_ms = -1,.spin_us = spin_from_env () };
   uint64_t size = 0, max_size = 0, frames = 0, bytes = 0;
   int have_frames = 0;
   zb_writer *w = NULL;
@@ -1134,6 +1191,10 @@ cmd_write (int argc, char **argv)
         }
         break;
       }
+      case OPT_SPIN:
+        if (parse_spin_arg (optarg, &opt.spin_us))
+          return EXIT_USAGE;
+        break;
       case 'h':
         usage_write (stdout);
         return 0;
@@ -1189,6 +1250,7 @@ cmd_write (int argc, char **argv)
       : DEFAULT_CONNECT_MS);
   last_rc = ZB_ETIMEDOUT;
   for (;;) {
+    zb_writer_options wopt = {.spin_us = opt.spin_us };
     int slice;
 
     if (got_signal) {
@@ -1198,7 +1260,7 @@ cmd_write (int argc, char **argv)
     slice = next_slice_ms (deadline);
     if (slice < 0)
       break;
-    rc = zb_writer_open (&w, opt.name, slice);
+    rc = zb_writer_open_with_options (&w, opt.name, slice, &wopt);
     if (rc == 0) {
       last_rc = 0;
       break;

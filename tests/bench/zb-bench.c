@@ -19,6 +19,8 @@
  * the median of 3 runs.  GB/s means 10^9 bytes per second.
  *
  * Run: meson test -C build --benchmark -v   (or build/tests/bench/zb-bench)
+ * --spin-us N (default: the environment's ZB_SPIN_US, else 0) sets the
+ * spin_us option of both sides; the library reads no environment.
  */
 
 #include <errno.h>
@@ -57,6 +59,7 @@ static const bench_case cases[] = {
 };
 
 static double target_seconds = 1.5;
+static unsigned int spin_us;
 static unsigned name_counter;
 
 static int64_t
@@ -147,6 +150,7 @@ writer_main (const char *name, const bench_case * c, uint64_t n, int zero_copy)
 {
   uint8_t *pool = NULL;
   size_t slots = c->src_pool / c->frame;
+  zb_writer_options wo = {.spin_us = spin_us };
   zb_writer *w;
   int rc;
 
@@ -157,7 +161,7 @@ writer_main (const char *name, const bench_case * c, uint64_t n, int zero_copy)
       return 1;
     }
   }
-  rc = zb_writer_open (&w, name, WAIT_MS);
+  rc = zb_writer_open_with_options (&w, name, WAIT_MS, &wo);
   if (rc != 0) {
     fprintf (stderr, "zb-bench writer: open %s: %s: %s\n", name,
         zb_strerror (rc), zb_last_error ());
@@ -219,6 +223,7 @@ run_once (const bench_case * c, uint64_t n, int zero_copy)
     _exit (writer_main (name, c, n, zero_copy));
 
   ro.payload_size = c->ring;
+  ro.spin_us = spin_us;
   rc = zb_reader_create (&r, name, &ro);
   if (rc != 0) {
     fprintf (stderr, "zb-bench: create %s: %s: %s\n", name, zb_strerror (rc),
@@ -325,16 +330,21 @@ bench_variant (const bench_case * c, int zero_copy, double memcpy_spf)
 int
 main (int argc, char **argv)
 {
-  const char *only = NULL;
+  const char *only = NULL, *env = getenv ("ZB_SPIN_US");
   int failed = 0;
 
+  if (env != NULL)
+    spin_us = (unsigned int) strtoul (env, NULL, 10);
   for (int k = 1; k < argc; k++) {
     if (strcmp (argv[k], "--seconds") == 0 && k + 1 < argc)
       target_seconds = atof (argv[++k]);
     else if (strcmp (argv[k], "--case") == 0 && k + 1 < argc)
       only = argv[++k];
+    else if (strcmp (argv[k], "--spin-us") == 0 && k + 1 < argc)
+      spin_us = (unsigned int) strtoul (argv[++k], NULL, 10);
     else {
-      fprintf (stderr, "usage: zb-bench [--seconds S] [--case 4K|64K|6M]\n");
+      fprintf (stderr, "usage: zb-bench [--seconds S] [--case 4K|64K|6M] "
+          "[--spin-us N]\n");
       return 2;
     }
   }
@@ -342,7 +352,7 @@ main (int argc, char **argv)
     target_seconds = 1.5;
 
   printf ("zb-bench: two processes, median of %d runs of ~%.1f s each; "
-      "GB/s = 1e9 B/s\n", RUNS, target_seconds);
+      "GB/s = 1e9 B/s; spin_us %u\n", RUNS, target_seconds, spin_us);
   printf ("ratio = library GB/s / memcpy GB/s; overhead = library us/frame "
       "- memcpy us/frame\n\n");
   printf ("%-4s %-9s %8s %12s %8s %10s %7s %10s %12s %10s\n", "size",

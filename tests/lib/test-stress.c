@@ -122,9 +122,9 @@ hand_over (const zb_frame * f)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
-  zb_reader_options opts = { 64, 16384, 0 };
+  zb_reader_options opts;
   char name[64];
   pthread_t tw, tr;
   zb_frame held[8];
@@ -132,9 +132,11 @@ main (void)
   uint64_t expect = 1, rng = 99, bytes = 0;
   zbt_shm m;
 
+  zbt_parse_args (argc, argv);
+  opts = zbt_reader_options (64, 16384);
   zbt_name (name, sizeof name, "stress");
   REQUIRE_RC (zb_reader_create (&reader, name, &opts), 0);
-  REQUIRE_RC (zb_writer_open (&writer, name, 1000), 0);
+  REQUIRE_RC (zbt_writer_open (&writer, name, 1000), 0);
   REQUIRE (zbt_shm_map (name, &m) == 0);
   ring_size = zbt_get (&m, OFF_PAYLOAD_SIZE);
   REQUIRE (pthread_create (&tr, NULL, releaser_run, NULL) == 0);

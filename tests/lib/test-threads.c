@@ -54,7 +54,7 @@ job_run (void *arg)
         zb_writer_abandon (j->w);
       break;
     case J_OPEN:
-      j->rc = zb_writer_open (&j->w, j->name, j->timeout);
+      j->rc = zbt_writer_open (&j->w, j->name, j->timeout);
       break;
   }
   j->returned_at = zbt_now_ms ();
@@ -93,11 +93,11 @@ typedef struct pair
 static void
 pair_open (pair * p, uint64_t P)
 {
-  zb_reader_options opts = { 64, P, 0 };
+  zb_reader_options opts = zbt_reader_options (64, P);
 
   zbt_name (p->name, sizeof p->name, "threads");
   REQUIRE_RC (zb_reader_create (&p->r, p->name, &opts), 0);
-  REQUIRE_RC (zb_writer_open (&p->w, p->name, 1000), 0);
+  REQUIRE_RC (zbt_writer_open (&p->w, p->name, 1000), 0);
   REQUIRE (zbt_shm_map (p->name, &p->m) == 0);
 }
 
@@ -164,7 +164,7 @@ test_interrupt_reader (void)
 
   /* wait_writer, blocked with no writer at all. */
   {
-    zb_reader_options opts = { 64, 4096, 0 };
+    zb_reader_options opts = zbt_reader_options (64, 4096);
     zb_reader *r = NULL;
     char name[64];
 
@@ -294,7 +294,7 @@ test_writer_closes_under_reader (void)
 static void
 test_silent_close_while_blocked (void)
 {
-  zb_reader_options opts = { 64, 1024, 0 };
+  zb_reader_options opts = zbt_reader_options (64, 1024);
   zb_reader *r = NULL;
   zbt_emu e;
   char name[64];
@@ -328,7 +328,7 @@ test_silent_close_while_blocked (void)
 static void
 test_writer_first (void)
 {
-  zb_reader_options opts = { 64, 4096, 0 };
+  zb_reader_options opts = zbt_reader_options (64, 4096);
   zb_reader *r = NULL;
   char name[64];
   job j = { 0 };
@@ -451,8 +451,9 @@ test_last_error_per_thread (void)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+  zbt_parse_args (argc, argv);
   test_interrupt_reader ();
   test_interrupt_writer ();
   test_reader_closes_under_writer ();

@@ -134,6 +134,49 @@ zbt_result (void)
   return 0;
 }
 
+/* ---- options ---- */
+
+/* Spin budget passed to every reader and writer the tests make through
+ * zbt_reader_options() and zbt_writer_open(): "--spin-us N" on the command
+ * line (the "-spin" variants of the threaded tests), default 0.  The
+ * library reads no environment. */
+static unsigned int zbt_spin_us;
+
+static inline void
+zbt_parse_args (int argc, char **argv)
+{
+  int i;
+
+  for (i = 1; i < argc; i++) {
+    if (strcmp (argv[i], "--spin-us") == 0 && i + 1 < argc) {
+      zbt_spin_us = (unsigned int) strtoul (argv[++i], NULL, 10);
+    } else {
+      fprintf (stderr, "usage: %s [--spin-us N]\n", argv[0]);
+      exit (1);
+    }
+  }
+  if (zbt_spin_us)
+    fprintf (stdout, "# spin_us = %u\n", zbt_spin_us);
+}
+
+static inline zb_reader_options
+zbt_reader_options (uint64_t metadata_size, uint64_t payload_size)
+{
+  zb_reader_options o = {.metadata_size = metadata_size,
+    .payload_size = payload_size, .spin_us = zbt_spin_us
+  };
+
+  return o;
+}
+
+static inline int
+zbt_writer_open (zb_writer ** w, const char *name, int timeout_ms)
+{
+  zb_writer_options o = {.spin_us = zbt_spin_us };
+
+  return zb_writer_open_with_options (w, name, timeout_ms, &o);
+}
+
 /* ---- time ---- */
 
 static inline double
