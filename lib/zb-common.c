@@ -21,7 +21,7 @@
 
 /* ---------------------------------------------------------------- errors */
 
-static _Thread_local char last_error[512];
+static _Thread_local char last_error[ZB_ERROR_MAX];
 
 const char *
 zb_strerror (int status)
@@ -91,6 +91,49 @@ zb_fail_errno (int code, int err, const char *fmt, ...)
   return code;
 }
 
+void
+zb_error_box_init (zb_error_box * box)
+{
+  pthread_mutex_init (&box->lock, NULL);
+  atomic_init (&box->set, 0);
+  box->text[0] = '\0';
+}
+
+void
+zb_error_box_destroy (zb_error_box * box)
+{
+  pthread_mutex_destroy (&box->lock);
+}
+
+int
+zb_error_box_note (zb_error_box * box, int rc)
+{
+  if (rc >= 0) {
+    /* The common case, a success with nothing to clear, takes no lock. */
+    if (!atomic_load_explicit (&box->set, memory_order_relaxed))
+      return rc;
+    pthread_mutex_lock (&box->lock);
+    box->text[0] = '\0';
+    atomic_store_explicit (&box->set, 0, memory_order_relaxed);
+    pthread_mutex_unlock (&box->lock);
+    return rc;
+  }
+  pthread_mutex_lock (&box->lock);
+  memcpy (box->text, last_error, sizeof box->text);
+  atomic_store_explicit (&box->set, 1, memory_order_relaxed);
+  pthread_mutex_unlock (&box->lock);
+  return rc;
+}
+
+const char *
+zb_error_box_copy (zb_error_box * box, char *out)
+{
+  pthread_mutex_lock (&box->lock);
+  memcpy (out, box->text, ZB_ERROR_MAX);
+  pthread_mutex_unlock (&box->lock);
+  return out;
+}
+
 /* ----------------------------------------------------------------- names */
 
 /* The first max bytes of a rejected name with anything unprintable as
@@ -122,6 +165,7 @@ zb_validate_name (const char *name)
   char shown[4 * 64 + 4];
   size_t i;
 
+  zb_clear_error ();
   if (name == NULL || name[0] == '\0')
     return zb_fail (ZB_EBADNAME, "buffer name is empty");
   if (name[0] == '.')
@@ -168,6 +212,7 @@ zb_parse_size (const char *text, uint64_t *out)
   uint64_t v = 0, mult = 1;
   int digits = 0;
 
+  zb_clear_error ();
   if (text == NULL || out == NULL)
     return zb_fail (ZB_EINVAL, "size is NULL");
   while (*p == ' ')
@@ -502,8 +547,9 @@ zb_inspect (const char *name, zb_info *info)
   struct stat st;
   zb_oieb *o;
 
+  zb_clear_error ();
   if (info == NULL)
-    return zb_fail (ZB_EINVAL, "info is NULL");
+    return zb_fail (ZB_EINVAL, "zb_inspect: info is NULL");
   if ((rc = zb_validate_name (name)) != ZB_OK)
     return rc;
   memset (info, 0, sizeof *info);

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -80,13 +81,37 @@ _Static_assert (sizeof (zb_frame_header) == ZB_FRAME_HEADER_SIZE,
 #define ZB_LOAD_RELAXED(p) atomic_load_explicit ((p), memory_order_relaxed)
 #define ZB_STORE(p, v) atomic_store_explicit ((p), (v), memory_order_release)
 
+/* Longest error detail kept, with its terminating NUL. */
+#define ZB_ERROR_MAX 512
+
 /* Records the detail for zb_last_error() and returns code. */
 int zb_fail (int code, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 /* Same, appending strerror(err). */
 int zb_fail_errno (int code, int err, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+/* Empties this thread's detail: the first thing every public call that can
+ * fail does, so that a success leaves zb_last_error() == "". */
 void zb_clear_error (void);
+
+/* The detail of the last failed call on one reader or writer, shared by
+ * every thread that uses the object.  A success only takes the lock when
+ * there is something to clear. */
+typedef struct
+{
+  pthread_mutex_t lock;
+  _Atomic int set;              /* text is not empty */
+  char text[ZB_ERROR_MAX];
+} zb_error_box;
+
+void zb_error_box_init (zb_error_box * box);
+void zb_error_box_destroy (zb_error_box * box);
+/* Ends a public call on the object: on failure (rc < 0) the calling
+ * thread's detail is copied into the box, on success the box is emptied.
+ * Returns rc. */
+int zb_error_box_note (zb_error_box * box, int rc);
+/* Copies the box's text into out (ZB_ERROR_MAX bytes) under its lock. */
+const char *zb_error_box_copy (zb_error_box * box, char *out);
 
 /* Rounds up to a multiple of 64; saturates at UINT64_MAX. */
 uint64_t zb_round_up_64 (uint64_t v);

@@ -75,7 +75,18 @@ struct zb_reader
 
   _Atomic int interrupted;
   zb_pace pace;                 /* acquiring thread only */
+  zb_error_box err;             /* zb_reader_last_error() */
 };
+
+/* Where zb_reader_last_error() copies the text for its caller. */
+static _Thread_local char reader_error_copy[ZB_ERROR_MAX];
+
+/* Ends a public call on r: its outcome becomes r's last error. */
+static int
+reader_note (zb_reader * r, int rc)
+{
+  return r ? zb_error_box_note (&r->err, rc) : rc;
+}
 
 /* ------------------------------------------------------------- ledger */
 
@@ -260,6 +271,7 @@ zb_reader_create (zb_reader ** out, const char *name,
   uint64_t M, P, total;
   int rc, err;
 
+  zb_clear_error ();
   if (out == NULL || opt == NULL)
     return zb_fail (ZB_EINVAL, "zb_reader_create: NULL argument");
   *out = NULL;
@@ -288,6 +300,7 @@ zb_reader_create (zb_reader ** out, const char *name,
   r->sem_w = r->sem_r = SEM_FAILED;
   r->pace.spin_ns = zb_spin_budget_ns (opt->spin_us);
   pthread_mutex_init (&r->lock, NULL);
+  zb_error_box_init (&r->err);
 
   if ((rc = take_lock_file (name, mode, &r->lock_fd)) != ZB_OK)
     goto fail_nounlink;
@@ -390,6 +403,7 @@ fail_nounlink:
   if (r->lock_fd >= 0)
     close (r->lock_fd);
   pthread_mutex_destroy (&r->lock);
+  zb_error_box_destroy (&r->err);
   free (r);
   return rc;
 }
@@ -532,13 +546,11 @@ note_writer (zb_reader * r, uint64_t wpid)
   }
 }
 
-int
-zb_reader_wait_writer (zb_reader * r, int timeout_ms)
+static int
+wait_writer (zb_reader * r, int timeout_ms)
 {
   int64_t deadline = zb_deadline (timeout_ms);
 
-  if (r == NULL || r->closed)
-    return zb_fail (ZB_EINVAL, "zb_reader_wait_writer: no reader");
   for (;;) {
     uint64_t wpid, used;
 
@@ -565,29 +577,39 @@ zb_reader_wait_writer (zb_reader * r, int timeout_ms)
 }
 
 int
+zb_reader_wait_writer (zb_reader * r, int timeout_ms)
+{
+  zb_clear_error ();
+  if (r == NULL || r->closed)
+    return reader_note (r, zb_fail (ZB_EINVAL, "zb_reader_wait_writer: no "
+            "reader"));
+  return reader_note (r, wait_writer (r, timeout_ms));
+}
+
+int
 zb_reader_get_metadata (zb_reader * r, const void **data, size_t *size)
 {
   int rc;
 
+  zb_clear_error ();
   if (r == NULL || data == NULL || size == NULL || r->closed)
-    return zb_fail (ZB_EINVAL, "zb_reader_get_metadata: bad argument");
+    return reader_note (r, zb_fail (ZB_EINVAL, "zb_reader_get_metadata: "
+            "bad argument"));
   rc = zb_copy_metadata (r->name, r->oieb, r->meta, r->M, &r->meta_copy,
       size);
-  if (rc != ZB_OK)
-    return rc;
-  r->writer_seen = 1;           /* metadata proves a writer was here */
-  *data = r->meta_copy;
-  return ZB_OK;
+  if (rc == ZB_OK) {
+    r->writer_seen = 1;         /* metadata proves a writer was here */
+    *data = r->meta_copy;
+  }
+  return reader_note (r, rc);
 }
 
-int
-zb_reader_acquire (zb_reader * r, zb_frame * f, int timeout_ms)
+static int
+acquire (zb_reader * r, zb_frame * f, int timeout_ms)
 {
   int64_t deadline = zb_deadline (timeout_ms);
   int woke = 0, idle = 0, rc;
 
-  if (r == NULL || f == NULL || r->closed)
-    return zb_fail (ZB_EINVAL, "zb_reader_acquire: no reader");
   for (;;) {
     uint64_t unread = 0, wpid;
 
@@ -659,12 +681,23 @@ zb_reader_acquire (zb_reader * r, zb_frame * f, int timeout_ms)
   }
 }
 
+int
+zb_reader_acquire (zb_reader * r, zb_frame * f, int timeout_ms)
+{
+  zb_clear_error ();
+  if (r == NULL || f == NULL || r->closed)
+    return reader_note (r, zb_fail (ZB_EINVAL, "zb_reader_acquire: no "
+            "reader"));
+  return reader_note (r, acquire (r, f, timeout_ms));
+}
+
 static void
 reader_destroy (zb_reader * r)
 {
   if (r->base)
     munmap (r->base, r->map_size);
   pthread_mutex_destroy (&r->lock);
+  zb_error_box_destroy (&r->err);
   free (r->ledger);
   free (r->meta_copy);
   free (r);
@@ -675,23 +708,25 @@ zb_reader_release (zb_reader * r, const zb_frame * f)
 {
   uint64_t idx, frames;
   zb_ledger_entry *e;
-  int destroy;
+  int destroy = 0, rc = ZB_OK;
 
+  zb_clear_error ();
   if (r == NULL || f == NULL)
-    return zb_fail (ZB_EINVAL, "zb_reader_release: NULL argument");
+    return reader_note (r, zb_fail (ZB_EINVAL, "zb_reader_release: NULL "
+            "argument"));
   pthread_mutex_lock (&r->lock);
   idx = f->ticket - r->ledger_base;
   if (f->ticket < r->ledger_base || idx >= r->ledger_count) {
-    pthread_mutex_unlock (&r->lock);
-    return zb_fail (ZB_EINVAL, "%s: frame %llu is not held (released twice?)",
+    rc = zb_fail (ZB_EINVAL, "%s: frame %llu is not held (released twice?)",
         r->name, (unsigned long long) f->sequence);
+    goto out;
   }
   e = &r->ledger[(r->ledger_head + idx) & (r->ledger_cap - 1)];
   if (e->released || !e->is_frame
       || (const uint8_t *) f->data != r->ring + e->offset) {
-    pthread_mutex_unlock (&r->lock);
-    return zb_fail (ZB_EINVAL, "%s: frame %llu was already released",
+    rc = zb_fail (ZB_EINVAL, "%s: frame %llu was already released",
         r->name, (unsigned long long) f->sequence);
+    goto out;
   }
   e->released = 1;
   r->held--;
@@ -701,10 +736,15 @@ zb_reader_release (zb_reader * r, const zb_frame * f)
   if (frames && !r->closed)
     sem_post (r->sem_r);
   destroy = r->closed && r->held == 0;
+out:
+  /* Still under the lock: once it is dropped, another thread's last
+   * release after close may free r. */
+  if (!destroy)
+    reader_note (r, rc);
   pthread_mutex_unlock (&r->lock);
   if (destroy)
     reader_destroy (r);
-  return ZB_OK;
+  return rc;
 }
 
 void
@@ -773,4 +813,12 @@ const char *
 zb_reader_name (const zb_reader * r)
 {
   return r ? r->name : "";
+}
+
+const char *
+zb_reader_last_error (zb_reader * r)
+{
+  if (r == NULL)
+    return "";
+  return zb_error_box_copy (&r->err, reader_error_copy);
 }

@@ -39,9 +39,10 @@ struct zb_writer
   uint64_t reader_pid;
   int reader_had_lock;
   int64_t last_probe_ms;
-  int gone;                     /* reader left: every call fails */
+  int gone;                     /* reader left: every write fails */
+  char gone_detail[ZB_ERROR_MAX];       /* how, as first seen */
 
-  int reserved;
+  int res_state;                /* RES_NONE or RES_USER */
   uint64_t res_pos;
   uint64_t res_tail;            /* bytes skipped at the end by a wrap */
   int res_wrap;
@@ -52,7 +53,24 @@ struct zb_writer
   void *meta_copy;
   _Atomic int interrupted;
   zb_pace pace;                 /* commits */
+  zb_error_box err;             /* zb_writer_last_error() */
 };
+
+enum
+{
+  RES_NONE = 0,                 /* nothing reserved */
+  RES_USER = 1                  /* zb_writer_reserve() holds room */
+};
+
+/* Where zb_writer_last_error() copies the text for its caller. */
+static _Thread_local char writer_error_copy[ZB_ERROR_MAX];
+
+/* Ends a public call on w: its outcome becomes w's last error. */
+static int
+writer_note (zb_writer * w, int rc)
+{
+  return w ? zb_error_box_note (&w->err, rc) : rc;
+}
 
 /* ------------------------------------------------------------- connect */
 
@@ -216,6 +234,7 @@ zb_writer_open_with_options (zb_writer ** out, const char *name,
   zb_writer *w;
   int rc, retry;
 
+  zb_clear_error ();
   if (out == NULL)
     return zb_fail (ZB_EINVAL, "zb_writer_open: NULL argument");
   *out = NULL;
@@ -228,6 +247,7 @@ zb_writer_open_with_options (zb_writer ** out, const char *name,
   w->shm_fd = -1;
   w->sem_w = w->sem_r = SEM_FAILED;
   w->pace.spin_ns = zb_spin_budget_ns (options ? options->spin_us : 0);
+  w->res_state = RES_NONE;
 
   /* A reader racing us may not have made the buffer yet (quirk 11). */
   for (;;) {
@@ -235,6 +255,7 @@ zb_writer_open_with_options (zb_writer ** out, const char *name,
 
     rc = try_connect (w, &retry);
     if (rc == ZB_OK) {
+      zb_error_box_init (&w->err);
       *out = w;
       return ZB_OK;
     }
@@ -266,24 +287,32 @@ zb_writer_get_metadata (zb_writer * w, const void **data, size_t *size)
 {
   int rc;
 
+  zb_clear_error ();
   if (w == NULL || data == NULL || size == NULL)
-    return zb_fail (ZB_EINVAL, "zb_writer_get_metadata: NULL argument");
+    return writer_note (w, zb_fail (ZB_EINVAL, "zb_writer_get_metadata: "
+            "NULL argument"));
   rc = zb_copy_metadata (w->name, w->oieb, w->meta, w->M, &w->meta_copy,
       size);
   if (rc == ZB_OK)
     *data = w->meta_copy;
-  return rc;
+  return writer_note (w, rc);
 }
 
-int
-zb_writer_set_metadata (zb_writer * w, const void *data, size_t size)
+/* The failure of every write once the reader is gone: how it left, as it
+ * was first seen, so that whichever call a caller reports says it. */
+static int
+gone_fail (zb_writer * w)
+{
+  return zb_fail (ZB_EREADERGONE, "%s", w->gone_detail);
+}
+
+static int
+set_metadata (zb_writer * w, const void *data, size_t size)
 {
   uint64_t len = size;
 
-  if (w == NULL || (data == NULL && size > 0) || size == 0)
-    return zb_fail (ZB_EINVAL, "zb_writer_set_metadata: empty metadata");
   if (w->gone)
-    return zb_fail (ZB_EREADERGONE, "%s: the reader is gone", w->name);
+    return gone_fail (w);
   if (ZB_LOAD (&w->oieb->metadata_written_bytes) != 0)
     return zb_fail (ZB_EMETAWRITTEN, "%s: metadata is written once per "
         "buffer and is already there", w->name);
@@ -296,6 +325,16 @@ zb_writer_set_metadata (zb_writer * w, const void *data, size_t size)
   ZB_STORE (&w->oieb->metadata_free_bytes, w->M - sizeof len - size);
   ZB_STORE (&w->oieb->metadata_written_bytes, sizeof len + size);
   return ZB_OK;
+}
+
+int
+zb_writer_set_metadata (zb_writer * w, const void *data, size_t size)
+{
+  zb_clear_error ();
+  if (w == NULL || (data == NULL && size > 0) || size == 0)
+    return writer_note (w, zb_fail (ZB_EINVAL, "zb_writer_set_metadata: "
+            "empty metadata"));
+  return writer_note (w, set_metadata (w, data, size));
 }
 
 /* -------------------------------------------------------------- frames */
@@ -354,10 +393,13 @@ remove_dead_reader (zb_writer * w)
 static int
 reader_gone (zb_writer * w, int died, const char *why)
 {
-  if (died && !w->gone)
-    remove_dead_reader (w);
-  w->gone = 1;
-  return zb_fail (ZB_EREADERGONE, "%s: %s", w->name, why);
+  if (!w->gone) {
+    if (died)
+      remove_dead_reader (w);
+    snprintf (w->gone_detail, sizeof w->gone_detail, "%s: %s", w->name, why);
+    w->gone = 1;
+  }
+  return gone_fail (w);
 }
 
 /* Cheap check of the reader on every frame, a lock probe now and then. */
@@ -380,32 +422,40 @@ check_reader (zb_writer * w, int force_probe)
   return ZB_OK;
 }
 
-int
-zb_writer_reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
+/* The checks every frame goes through before any waiting, in this order:
+ * the reader's absence, a reservation in the way, a size that can never
+ * be placed. */
+static int
+check_frame (zb_writer * w, size_t size)
 {
-  int64_t deadline = zb_deadline (timeout_ms);
-  const uint64_t P = w ? w->P : 0;
-  uint64_t T, tail, need, free_bytes;
-  int wrap, idle = 0, rc;
-
-  if (w == NULL || payload == NULL || size == 0)
-    return zb_fail (ZB_EINVAL, "zb_writer_reserve: empty frame");
   if (w->gone)
-    return zb_fail (ZB_EREADERGONE, "%s: the reader is gone", w->name);
-  if (w->reserved)
+    return gone_fail (w);
+  if (w->res_state != RES_NONE)
     return zb_fail (ZB_EBUSY, "%s: a reservation is already outstanding",
         w->name);
-  if (zb_ring_size_for_frame (size) > P)
+  if (zb_ring_size_for_frame (size) > w->P)
     return zb_fail (ZB_ETOOLARGE, "%s: frame of %zu bytes cannot be placed "
         "in a %llu-byte ring (at most %zu bytes per frame; the ring must "
-        "hold two frames)", w->name, size, (unsigned long long) P,
+        "hold two frames)", w->name, size, (unsigned long long) w->P,
         zb_writer_max_frame_size (w));
-  T = zb_frame_footprint (size);
+  return ZB_OK;
+}
+
+/* Waits until a frame of size bytes can be placed and says where: at
+ * *pos, after skipping *tail bytes at the end when *wrap. */
+static int
+place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
+    uint64_t *tail, int *wrap)
+{
+  int64_t deadline = zb_deadline (timeout_ms);
+  const uint64_t P = w->P, T = zb_frame_footprint (size);
+  uint64_t need, free_bytes;
+  int idle = 0, rc;
 
   /* Never leave a tail of 1..15 bytes, where no marker fits (quirk 1). */
-  tail = P - w->write_pos;
-  wrap = tail < T || (tail > T && tail - T < ZB_FRAME_HEADER_SIZE);
-  need = wrap ? tail + T : T;
+  *tail = P - w->write_pos;
+  *wrap = *tail < T || (*tail > T && *tail - T < ZB_FRAME_HEADER_SIZE);
+  need = *wrap ? *tail + T : T;
 
   for (;;) {
     if ((rc = check_reader (w, idle)) != ZB_OK)
@@ -438,52 +488,24 @@ zb_writer_reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
       idle = zb_sem_wait_ms (w->sem_r, slice) != 0;
     }
   }
-
-  /* The wrap is published with the frame at commit, so an abandoned
-   * reservation leaves no orphan tail in front of a clean close. */
-  w->res_tail = wrap ? tail : 0;
-  w->res_wrap = wrap;
-  w->reserved = 1;
-  w->res_pos = wrap ? 0 : w->write_pos;
-  w->res_size = size;
-  w->res_timeout = timeout_ms;
-  *payload = w->ring + w->res_pos + ZB_FRAME_HEADER_SIZE;
+  *pos = *wrap ? 0 : w->write_pos;
+  if (!*wrap)
+    *tail = 0;
   return ZB_OK;
 }
 
-int
-zb_writer_commit (zb_writer * w, size_t size)
+/* Publishes a frame of size bytes whose payload is in place at pos, with
+ * the wrap in front of it, if any.  The wrap is published with the frame,
+ * so that an abandoned reservation leaves no orphan tail in front of a
+ * clean close. */
+static void
+publish (zb_writer * w, uint64_t pos, uint64_t tail, int wrap, size_t size)
 {
+  const uint64_t T = zb_frame_footprint (size);
   zb_frame_header h;
-  uint64_t T, end;
 
-  if (w == NULL || !w->reserved)
-    return zb_fail (ZB_EBUSY, "zb_writer_commit: nothing reserved");
-  if (size == 0 || size > w->res_size)
-    return zb_fail (ZB_EINVAL, "%s: commit of %zu bytes, reserved %zu",
-        w->name, size, w->res_size);
-  T = zb_frame_footprint (size);
-  end = w->res_pos + T;
-  if (w->P - end > 0 && w->P - end < ZB_FRAME_HEADER_SIZE) {
-    /* Shrinking left a tail no marker fits in: place it again from a copy.
-     * Rare (a frame that ended exactly at the ring's end, shrunk). */
-    void *copy = malloc (size);
-    int rc;
-
-    if (copy == NULL)
-      return zb_fail (ZB_ENOMEM, "%s: out of memory", w->name);
-    memcpy (copy, w->ring + w->res_pos + ZB_FRAME_HEADER_SIZE, size);
-    w->reserved = 0;
-    rc = zb_writer_write (w, copy, size, w->res_timeout);
-    free (copy);
-    return rc;
-  }
-  if (w->gone) {
-    w->reserved = 0;
-    return zb_fail (ZB_EREADERGONE, "%s: the reader is gone", w->name);
-  }
-  if (w->res_wrap) {
-    if (w->res_tail >= ZB_FRAME_HEADER_SIZE) {
+  if (wrap) {
+    if (tail >= ZB_FRAME_HEADER_SIZE) {
       static const zb_frame_header marker = { 0, 0 };
 
       memcpy (w->ring + w->write_pos, &marker, sizeof marker);
@@ -493,46 +515,154 @@ zb_writer_commit (zb_writer * w, size_t size)
   }
   h.payload_size = size;
   h.sequence_number = w->seq;
-  memcpy (w->ring + w->res_pos, &h, sizeof h);
-  w->write_pos = end;           /* may equal P (quirk 10) */
+  memcpy (w->ring + pos, &h, sizeof h);
+  w->write_pos = pos + T;       /* may equal P (quirk 10) */
   ZB_STORE (&w->oieb->payload_write_pos, w->write_pos);
   /* Publishes marker, header and payload at once: the reader trusts these
    * bytes only once they are no longer free. */
-  atomic_fetch_sub_explicit (&w->oieb->payload_free_bytes, w->res_tail + T,
+  atomic_fetch_sub_explicit (&w->oieb->payload_free_bytes, tail + T,
       memory_order_release);
   w->written_count++;
   ZB_STORE (&w->oieb->payload_written_count, w->written_count);
   w->seq++;
   w->frames++;
   w->bytes += size;
-  w->reserved = 0;
   zb_pace_note (&w->pace);
   sem_post (w->sem_w);
-  return ZB_OK;
 }
 
-int
-zb_writer_abandon (zb_writer * w)
+/* zb_writer_write() after its argument checks. */
+static int
+write_frame (zb_writer * w, const void *data, size_t size, int timeout_ms)
 {
-  if (w == NULL || !w->reserved)
-    return zb_fail (ZB_EBUSY, "zb_writer_abandon: nothing reserved");
-  w->reserved = 0;
+  uint64_t pos, tail;
+  int wrap, rc;
+
+  if ((rc = check_frame (w, size)) != ZB_OK)
+    return rc;
+  if ((rc = place (w, size, timeout_ms, &pos, &tail, &wrap)) != ZB_OK)
+    return rc;
+  memcpy (w->ring + pos + ZB_FRAME_HEADER_SIZE, data, size);
+  publish (w, pos, tail, wrap, size);
   return ZB_OK;
 }
 
 int
 zb_writer_write (zb_writer * w, const void *data, size_t size, int timeout_ms)
 {
-  void *p;
+  zb_clear_error ();
+  if (w == NULL)
+    return zb_fail (ZB_EINVAL, "zb_writer_write: no writer");
+  if (size == 0)
+    return writer_note (w, zb_fail (ZB_EINVAL, "%s: zb_writer_write: empty "
+            "frame", w->name));
+  if (data == NULL)
+    return writer_note (w, zb_fail (ZB_EINVAL, "%s: zb_writer_write: NULL "
+            "data", w->name));
+  return writer_note (w, write_frame (w, data, size, timeout_ms));
+}
+
+static int
+reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
+{
+  uint64_t pos, tail;
+  int wrap, rc;
+
+  if ((rc = check_frame (w, size)) != ZB_OK)
+    return rc;
+  if ((rc = place (w, size, timeout_ms, &pos, &tail, &wrap)) != ZB_OK)
+    return rc;
+  w->res_pos = pos;
+  w->res_tail = tail;
+  w->res_wrap = wrap;
+  w->res_size = size;
+  w->res_timeout = timeout_ms;
+  *payload = w->ring + pos + ZB_FRAME_HEADER_SIZE;
+  w->res_state = RES_USER;
+  return ZB_OK;
+}
+
+int
+zb_writer_reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
+{
+  zb_clear_error ();
+  if (w == NULL || payload == NULL)
+    return writer_note (w, zb_fail (ZB_EINVAL, "zb_writer_reserve: NULL "
+            "argument"));
+  if (size == 0)
+    return writer_note (w, zb_fail (ZB_EINVAL, "%s: zb_writer_reserve: "
+            "empty frame", w->name));
+  return writer_note (w, reserve (w, size, payload, timeout_ms));
+}
+
+/* Takes the reservation back from RES_USER; 0 if there was none. */
+static int
+take_reservation (zb_writer * w)
+{
+  if (w->res_state != RES_USER)
+    return 0;
+  w->res_state = RES_NONE;
+  return 1;
+}
+
+static int
+commit (zb_writer * w, size_t size)
+{
+  uint64_t end;
+  void *copy = NULL;
   int rc;
 
-  if (data == NULL && size > 0)
-    return zb_fail (ZB_EINVAL, "zb_writer_write: NULL data");
-  rc = zb_writer_reserve (w, size, &p, timeout_ms);
-  if (rc != ZB_OK)
+  if (w->res_state != RES_USER)
+    return zb_fail (ZB_EBUSY, "%s: zb_writer_commit: nothing reserved",
+        w->name);
+  if (size == 0 || size > w->res_size)
+    return zb_fail (ZB_EINVAL, "%s: commit of %zu bytes, reserved %zu",
+        w->name, size, w->res_size);    /* the reservation stands */
+  end = w->res_pos + zb_frame_footprint (size);
+  if (w->P - end > 0 && w->P - end < ZB_FRAME_HEADER_SIZE) {
+    /* Shrinking left a tail no marker fits in: place it again from a copy.
+     * Rare (a frame that ended exactly at the ring's end, shrunk). */
+    copy = malloc (size);
+    if (copy == NULL)
+      return zb_fail (ZB_ENOMEM, "%s: out of memory", w->name);
+    memcpy (copy, w->ring + w->res_pos + ZB_FRAME_HEADER_SIZE, size);
+  }
+  if (!take_reservation (w)) {
+    free (copy);
+    return zb_fail (ZB_EBUSY, "%s: zb_writer_commit: the reservation was "
+        "abandoned", w->name);
+  }
+  if (copy != NULL) {
+    rc = write_frame (w, copy, size, w->res_timeout);
+    free (copy);
     return rc;
-  memcpy (p, data, size);
-  return zb_writer_commit (w, size);
+  }
+  if (w->gone)
+    return gone_fail (w);
+  publish (w, w->res_pos, w->res_tail, w->res_wrap, size);
+  return ZB_OK;
+}
+
+int
+zb_writer_commit (zb_writer * w, size_t size)
+{
+  zb_clear_error ();
+  if (w == NULL)
+    return zb_fail (ZB_EINVAL, "zb_writer_commit: no writer");
+  return writer_note (w, commit (w, size));
+}
+
+int
+zb_writer_abandon (zb_writer * w)
+{
+  zb_clear_error ();
+  if (w == NULL)
+    return zb_fail (ZB_EINVAL, "zb_writer_abandon: no writer");
+  /* What the reservation covered was never published: nothing to undo. */
+  if (!take_reservation (w))
+    return writer_note (w, zb_fail (ZB_EBUSY, "%s: zb_writer_abandon: "
+            "nothing reserved", w->name));
+  return writer_note (w, ZB_OK);
 }
 
 void
@@ -551,11 +681,11 @@ zb_writer_close (zb_writer * w)
 {
   if (w == NULL)
     return;
-  w->reserved = 0;
   ZB_STORE (&w->oieb->writer_pid, 0);
   /* Upstream writers leave silently and readers hang (quirk 8). */
   sem_post (w->sem_w);
   writer_unmap (w);             /* closing the fd drops the writer lock */
+  zb_error_box_destroy (&w->err);
   free (w->meta_copy);
   free (w);
 }
@@ -578,4 +708,12 @@ const char *
 zb_writer_name (const zb_writer * w)
 {
   return w ? w->name : "";
+}
+
+const char *
+zb_writer_last_error (zb_writer * w)
+{
+  if (w == NULL)
+    return "";
+  return zb_error_box_copy (&w->err, writer_error_copy);
 }

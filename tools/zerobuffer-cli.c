@@ -484,7 +484,7 @@ reader_fail (reader_state * st, const char *fmt, ...)
 static void
 reader_fail_status (reader_state * st, const char *what, int status)
 {
-  const char *detail = zb_last_error ();
+  const char *detail = zb_reader_last_error (st->r);
 
   reader_fail (st, "%s: %s (%s)%s%s", what, zb_strerror (status),
       zb_status_name (status), detail[0] ? ": " : "", detail);
@@ -1294,7 +1294,7 @@ cmd_write (int argc, char **argv)
   if (opt.metadata) {
     rc = zb_writer_set_metadata (w, opt.metadata, strlen (opt.metadata));
     if (rc != 0) {
-      const char *d = zb_last_error ();
+      const char *d = zb_writer_last_error (w);
       snprintf (reason, sizeof reason, "cannot write metadata: %s (%s)%s%s",
           zb_strerror (rc), zb_status_name (rc), d[0] ? ": " : "", d);
     }
@@ -1332,7 +1332,7 @@ cmd_write (int argc, char **argv)
       break;
     }
     if (rc != 0) {
-      const char *d = zb_last_error ();
+      const char *d = zb_writer_last_error (w);
       const char *what = rc == ZB_EREADERGONE ? "reader gone"
           : rc == ZB_ETIMEDOUT ? "timed out waiting for space" : "write failed";
       end_reason = rc == ZB_EREADERGONE ? "reader-gone" : "error";

@@ -184,7 +184,7 @@ writer_main (const char *name, const bench_case * c, uint64_t n, int zero_copy)
     }
     if (rc != 0) {
       fprintf (stderr, "zb-bench writer: frame %" PRIu64 ": %s: %s\n", i,
-          zb_strerror (rc), zb_last_error ());
+          zb_strerror (rc), zb_writer_last_error (w));
       zb_writer_close (w);
       return 1;
     }
@@ -255,7 +255,7 @@ run_once (const bench_case * c, uint64_t n, int zero_copy)
   }
   if (rc != ZB_EOS) {
     fprintf (stderr, "zb-bench: read %s: %s: %s\n", name, zb_strerror (rc),
-        zb_last_error ());
+        zb_reader_last_error (r));
     ok = 0;
   }
   zb_reader_close (r);

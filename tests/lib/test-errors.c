@@ -1,5 +1,7 @@
 /* Error paths of the API without threads: missing buffers, busy names,
- * timeouts and their bounds, end of stream, a reader that went away.
+ * timeouts and their bounds, end of stream, a reader that went away, and
+ * the error details (zb_last_error(), zb_reader_last_error(),
+ * zb_writer_last_error()).
  *
  * Copyright (C) 2026 gst-zerobuffer authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -166,6 +168,21 @@ test_quick_writer_restart (void)
   CHECK (zbt_all_gone (name));
 }
 
+/* The detail of the last failure names the buffer and says that the
+ * reader closed, died or changed. */
+static int
+says_reader_left (const char *name, const char *how)
+{
+  char want[64];
+  const char *e = zb_last_error ();
+
+  snprintf (want, sizeof want, "the reader %s", how);
+  if (strstr (e, name) && strstr (e, want))
+    return 1;
+  fprintf (stderr, "  detail '%s' does not say '%s: %s'\n", e, name, want);
+  return 0;
+}
+
 static void
 test_reader_gone (void)
 {
@@ -175,19 +192,27 @@ test_reader_gone (void)
   zb_writer *w = NULL, *w2 = NULL;
   void *ptr;
   zb_frame f;
+  zbt_shm m;
 
   REQUIRE_RC (zb_writer_open (&w, name, 1000), 0);
   CHECK_RC (zb_writer_write (w, "a", 1, 1000), 0);
   zb_reader_close (r);
   CHECK (zbt_all_gone (name));
+  /* Every later call says how the reader left, as first seen. */
   CHECK_RC (zb_writer_write (w, "b", 1, 1000), ZB_EREADERGONE);
+  CHECK (says_reader_left (name, "closed"));
   CHECK_RC (zb_writer_reserve (w, 10, &ptr, 1000), ZB_EREADERGONE);
+  CHECK (says_reader_left (name, "closed"));
   CHECK_RC (zb_writer_write (w, "b", 1, 0), ZB_EREADERGONE);
+  CHECK (says_reader_left (name, "closed"));
+  CHECK_RC (zb_writer_set_metadata (w, "m", 1), ZB_EREADERGONE);
+  CHECK (says_reader_left (name, "closed"));
 
   /* A new reader under the same name is a different buffer: the old
    * writer must not write into the unlinked one and call it success. */
   CHECK_RC (zb_reader_create (&r2, name, &opts), 0);
   CHECK_RC (zb_writer_write (w, "c", 1, 1000), ZB_EREADERGONE);
+  CHECK (says_reader_left (name, "closed"));
   if (r2) {
     CHECK_RC (zb_reader_acquire (r2, &f, 0), ZB_ETIMEDOUT);
     CHECK_RC (zb_writer_open (&w2, name, 1000), 0);
@@ -202,6 +227,25 @@ test_reader_gone (void)
   }
   zb_writer_close (w);
   zb_reader_close (r2);
+  CHECK (zbt_all_gone (name));
+
+  /* Another pid in the reader's field of the same object (an upstream
+   * reader taking it over): "changed", and it stays so after the reader
+   * closes. */
+  r = make_reader (name, sizeof name, 4096);
+  REQUIRE_RC (zb_writer_open (&w, name, 1000), 0);
+  REQUIRE (zbt_shm_map (name, &m) == 0);
+  zbt_set (&m, OFF_READER_PID, (uint64_t) getpid () + 1);
+  CHECK_RC (zb_writer_write (w, "d", 1, 0), ZB_EREADERGONE);
+  CHECK (says_reader_left (name, "changed"));
+  zbt_set (&m, OFF_READER_PID, (uint64_t) getpid ());
+  zbt_shm_unmap (&m);
+  zb_reader_close (r);
+  CHECK_RC (zb_writer_write (w, "e", 1, 0), ZB_EREADERGONE);
+  CHECK (says_reader_left (name, "changed"));
+  CHECK_RC (zb_writer_reserve (w, 10, &ptr, 0), ZB_EREADERGONE);
+  CHECK (says_reader_left (name, "changed"));
+  zb_writer_close (w);
   CHECK (zbt_all_gone (name));
 }
 
@@ -479,6 +523,172 @@ test_abandoned_wrap_then_close (void)
   CHECK (zbt_all_gone (name));
 }
 
+/* zb_writer_write() of an empty frame is refused in its own name. */
+static void
+test_empty_frame (void)
+{
+  char name[64];
+  zb_reader *r = make_reader (name, sizeof name, 4096);
+  zb_writer *w = NULL;
+  void *p;
+
+  REQUIRE_RC (zb_writer_open (&w, name, 1000), 0);
+  CHECK_RC (zb_writer_write (w, "x", 0, 0), ZB_EINVAL);
+  CHECK (strstr (zb_last_error (), "zb_writer_write") != NULL);
+  CHECK (strstr (zb_last_error (), "zb_writer_reserve") == NULL);
+  CHECK_RC (zb_writer_write (w, NULL, 0, 0), ZB_EINVAL);
+  CHECK (strstr (zb_last_error (), "zb_writer_write") != NULL);
+  CHECK_RC (zb_writer_reserve (w, 0, &p, 0), ZB_EINVAL);
+  CHECK (strstr (zb_last_error (), "zb_writer_reserve") != NULL);
+  zb_writer_close (w);
+  zb_reader_close (r);
+  CHECK (zbt_all_gone (name));
+}
+
+/* An earlier failure's detail does not outlive a later success: each call
+ * below follows a failure and must leave zb_last_error() empty. */
+#define AFTER_FAILURE(call)                                                  \
+  do {                                                                       \
+    CHECK_RC (zb_validate_name (".hidden"), ZB_EBADNAME);                    \
+    CHECK (zb_last_error ()[0] != '\0');                                     \
+    CHECK_RC (call, 0);                                                      \
+    if (zb_last_error ()[0] != '\0') {                                       \
+      fprintf (stderr, "  stale detail after %s: '%s'\n", #call,             \
+          zb_last_error ());                                                 \
+      CHECK (0);                                                             \
+    }                                                                        \
+  } while (0)
+
+static void
+test_no_stale_detail (void)
+{
+  char name[64], other[64];
+  zb_reader *r = make_reader (name, sizeof name, 4096), *r2 = NULL;
+  zb_reader_options opts = { 64, 4096, 0 };
+  zb_writer *w = NULL;
+  zb_frame f;
+  const void *meta;
+  size_t len;
+  uint64_t v;
+  zb_info info;
+  void *p;
+
+  zbt_name (other, sizeof other, "errors");
+  AFTER_FAILURE (zb_validate_name (name));
+  AFTER_FAILURE (zb_parse_size ("64K", &v));
+  AFTER_FAILURE (zb_inspect (name, &info));
+  AFTER_FAILURE (zb_reader_create (&r2, other, &opts));
+  AFTER_FAILURE (zb_writer_open (&w, name, 1000));
+  REQUIRE (w != NULL);
+  AFTER_FAILURE (zb_reader_wait_writer (r, 0));
+  AFTER_FAILURE (zb_writer_set_metadata (w, "meta", 4));
+  AFTER_FAILURE (zb_writer_get_metadata (w, &meta, &len));
+  AFTER_FAILURE (zb_reader_get_metadata (r, &meta, &len));
+  AFTER_FAILURE (zb_writer_write (w, "abc", 3, 0));
+  AFTER_FAILURE (zb_reader_acquire (r, &f, 1000));
+  AFTER_FAILURE (zb_reader_release (r, &f));
+  AFTER_FAILURE (zb_writer_reserve (w, 8, &p, 0));
+  AFTER_FAILURE (zb_writer_commit (w, 8));
+  AFTER_FAILURE (zb_writer_reserve (w, 8, &p, 0));
+  AFTER_FAILURE (zb_writer_abandon (w));
+  /* A failure of the very object, then its success. */
+  CHECK_RC (zb_writer_write (w, "abc", 1u << 20, 0), ZB_ETOOLARGE);
+  CHECK (strstr (zb_last_error (), "cannot be placed") != NULL);
+  CHECK_RC (zb_writer_write (w, "abc", 3, 0), 0);
+  CHECK (zb_last_error ()[0] == '\0');
+  CHECK_RC (zb_reader_release (r, &f), ZB_EINVAL);
+  CHECK_RC (zb_reader_acquire (r, &f, 1000), 0);
+  CHECK (zb_last_error ()[0] == '\0');
+  CHECK_RC (zb_reader_release (r, &f), 0);
+  while (zb_reader_acquire (r, &f, 0) == 0)
+    zb_reader_release (r, &f);
+  zb_writer_close (w);
+  zb_reader_close (r2);
+  zb_reader_close (r);
+  CHECK (zbt_all_gone (name));
+  CHECK (zbt_all_gone (other));
+}
+
+/* Each reader and writer keeps the detail of its last failed call: a
+ * success on it clears it; calls that cannot fail, failures elsewhere and
+ * other objects leave it alone. */
+static void
+test_object_errors (void)
+{
+  char name[64], saved[512];
+  zb_reader *r = make_reader (name, sizeof name, 4096);
+  zb_writer *w = NULL;
+  zb_frame f, bogus;
+  zb_writer_stats ws;
+  zb_reader_stats rs;
+  const void *meta;
+  size_t len;
+  void *p;
+
+  CHECK (zb_reader_last_error (NULL)[0] == '\0');
+  CHECK (zb_writer_last_error (NULL)[0] == '\0');
+  CHECK (zb_reader_last_error (r)[0] == '\0');
+  REQUIRE_RC (zb_writer_open (&w, name, 1000), 0);
+  CHECK (zb_writer_last_error (w)[0] == '\0');
+
+  CHECK_RC (zb_writer_write (w, "x", 1u << 20, 0), ZB_ETOOLARGE);
+  snprintf (saved, sizeof saved, "%s", zb_writer_last_error (w));
+  CHECK (strstr (saved, name) != NULL);
+  CHECK (strstr (saved, "cannot be placed") != NULL);
+  CHECK (strcmp (saved, zb_last_error ()) == 0);
+
+  memset (&bogus, 0, sizeof bogus);
+  zb_writer_get_stats (w, &ws);
+  CHECK (zb_writer_max_frame_size (w) > 0);
+  CHECK (zb_writer_has_metadata (w) == 0);
+  CHECK (strcmp (zb_writer_name (w), name) == 0);
+  zb_writer_interrupt (w, 0);
+  CHECK_RC (zb_validate_name (".x"), ZB_EBADNAME);
+  CHECK_RC (zb_reader_release (r, &bogus), ZB_EINVAL);
+  CHECK (strcmp (zb_writer_last_error (w), saved) == 0);
+  CHECK (strstr (zb_reader_last_error (r), "not held") != NULL);
+  CHECK (strstr (zb_reader_last_error (r), name) != NULL);
+
+  /* The getter returns a copy: the object's next failure changes the
+   * object, not text already taken. */
+  snprintf (saved, sizeof saved, "%s", zb_reader_last_error (r));
+  zb_reader_get_stats (r, &rs);
+  CHECK (strcmp (zb_reader_name (r), name) == 0);
+  zb_reader_interrupt (r, 0);
+  CHECK (strcmp (zb_reader_last_error (r), saved) == 0);
+
+  CHECK_RC (zb_writer_write (w, "x", 1, 0), 0);
+  CHECK (zb_writer_last_error (w)[0] == '\0');
+  CHECK (strcmp (zb_reader_last_error (r), saved) == 0);
+  CHECK_RC (zb_reader_acquire (r, &f, 1000), 0);
+  CHECK (zb_reader_last_error (r)[0] == '\0');
+  CHECK_RC (zb_reader_release (r, &f), 0);
+  CHECK_RC (zb_reader_get_metadata (r, &meta, &len), ZB_ENOMETA);
+  CHECK (strstr (zb_reader_last_error (r), "no metadata") != NULL);
+  CHECK_RC (zb_reader_wait_writer (r, 0), 0);
+  CHECK (zb_reader_last_error (r)[0] == '\0');
+  CHECK_RC (zb_writer_abandon (w), ZB_EBUSY);
+  CHECK (strstr (zb_writer_last_error (w), "nothing reserved") != NULL);
+  CHECK_RC (zb_writer_reserve (w, 10, &p, 0), 0);
+  CHECK (zb_writer_last_error (w)[0] == '\0');
+  CHECK_RC (zb_writer_reserve (w, 10, &p, 0), ZB_EBUSY);
+  CHECK (strstr (zb_writer_last_error (w), "outstanding") != NULL);
+  CHECK_RC (zb_writer_abandon (w), 0);
+  CHECK (zb_writer_last_error (w)[0] == '\0');
+
+  /* Once the reader is gone, every write says how, in the object too. */
+  zb_reader_close (r);
+  CHECK_RC (zb_writer_write (w, "x", 1, 0), ZB_EREADERGONE);
+  CHECK_RC (zb_writer_get_metadata (w, &meta, &len), ZB_ENOMETA);
+  CHECK_RC (zb_writer_reserve (w, 10, &p, 0), ZB_EREADERGONE);
+  CHECK (strstr (zb_writer_last_error (w), "the reader closed") != NULL);
+  CHECK (strstr (zb_writer_last_error (w), name) != NULL);
+  CHECK_RC (zb_writer_set_metadata (w, "m", 1), ZB_EREADERGONE);
+  CHECK (strstr (zb_writer_last_error (w), "the reader closed") != NULL);
+  zb_writer_close (w);
+  CHECK (zbt_all_gone (name));
+}
+
 int
 main (void)
 {
@@ -492,5 +702,8 @@ main (void)
   test_bad_release ();
   test_abandoned_wrap_then_close ();
   test_signals ();
+  test_empty_frame ();
+  test_no_stale_detail ();
+  test_object_errors ();
   return zbt_result ();
 }

@@ -290,7 +290,11 @@ test_reader_killed (int reap)
   CHECK_RC (rc, ZB_EREADERGONE);
   CHECK (ms >= 0 && ms < DEATH_BOUND_MS);
   CHECK (zbt_now_ms () - t0 >= 250);
+  CHECK (strstr (zb_last_error (), "the reader died") != NULL);
+  /* Later calls repeat how it left. */
   CHECK_RC (zb_writer_write (w, buf, 10, 0), ZB_EREADERGONE);
+  CHECK (strstr (zb_last_error (), "the reader died") != NULL);
+  CHECK (strstr (zb_last_error (), name) != NULL);
   zb_writer_close (w);
   if (!zbt_all_gone (name))
     zbt_note ("(the dead reader's objects remain until a new reader)");

@@ -1,7 +1,8 @@
 /* Calls that block, woken from another thread: interrupts, a reader that
  * closes under a blocked writer, a writer that closes under a blocked reader
  * (cleanly or silently, quirk 8), a writer that starts first (quirk 11),
- * release after close from another thread, and the thread-local error text.
+ * release after close from another thread, the thread-local error text
+ * and the per-object error text shared by threads.
  *
  * Copyright (C) 2026 gst-zerobuffer authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -450,6 +451,96 @@ test_last_error_per_thread (void)
   CHECK (strstr (zb_last_error (), "-other") == NULL);
 }
 
+/* A reader's detail is shared by the threads that use it: failures of
+ * releases in other threads show in zb_reader_last_error() here, a
+ * success anywhere clears it, and reading it races with nothing. */
+typedef struct
+{
+  zb_reader *r;
+  atomic_int stop;
+  int once;
+  atomic_ullong failures, reads;
+} err_job;
+
+static void *
+bad_releaser_run (void *arg)
+{
+  err_job *j = arg;
+  zb_frame bogus;
+
+  memset (&bogus, 0, sizeof bogus);
+  while (!atomic_load (&j->stop)) {
+    if (zb_reader_release (j->r, &bogus) == ZB_EINVAL)
+      atomic_fetch_add (&j->failures, 1);
+    /* This thread's own detail says the same. */
+    if (strstr (zb_last_error (), "not held") == NULL)
+      atomic_fetch_add (&zbt_failures, 1);
+    if (j->once)
+      break;
+  }
+  return NULL;
+}
+
+static void *
+error_reader_run (void *arg)
+{
+  err_job *j = arg;
+
+  while (!atomic_load (&j->stop)) {
+    const char *e = zb_reader_last_error (j->r);
+
+    if (e[0] != '\0' && strstr (e, "not held") == NULL) {
+      fprintf (stderr, "unexpected detail: %s\n", e);
+      atomic_fetch_add (&zbt_failures, 1);
+    }
+    atomic_fetch_add (&j->reads, 1);
+  }
+  return NULL;
+}
+
+static void
+test_object_errors_threads (void)
+{
+  pair p;
+  err_job j;
+  pthread_t tb, te;
+  zb_frame f;
+  int i;
+
+  pair_open (&p, 4096);
+  memset (&j, 0, sizeof j);
+  j.r = p.r;
+  REQUIRE (pthread_create (&tb, NULL, bad_releaser_run, &j) == 0);
+  REQUIRE (pthread_create (&te, NULL, error_reader_run, &j) == 0);
+  for (i = 0; i < 2000; i++) {
+    CHECK_RC (zb_writer_write (p.w, "abc", 3, 1000), 0);
+    CHECK_RC (zb_reader_acquire (p.r, &f, 1000), 0);
+    CHECK_RC (zb_reader_release (p.r, &f), 0);
+    /* Our successes leave our own thread's detail empty. */
+    CHECK (zb_last_error ()[0] == '\0');
+  }
+  REQUIRE (WAIT_UNTIL (atomic_load (&j.failures) > 0, 5000));
+  atomic_store (&j.stop, 1);
+  pthread_join (tb, NULL);
+  pthread_join (te, NULL);
+  /* Once more, alone: the last call on r is a failed release in another
+   * thread, and it is what this thread sees. */
+  atomic_store (&j.stop, 0);
+  j.once = 1;
+  REQUIRE (pthread_create (&tb, NULL, bad_releaser_run, &j) == 0);
+  pthread_join (tb, NULL);
+  CHECK (strstr (zb_reader_last_error (p.r), "not held") != NULL);
+  CHECK (zb_last_error ()[0] == '\0');
+  CHECK_RC (zb_writer_write (p.w, "abc", 3, 1000), 0);
+  CHECK_RC (zb_reader_acquire (p.r, &f, 1000), 0);
+  CHECK (zb_reader_last_error (p.r)[0] == '\0');
+  CHECK_RC (zb_reader_release (p.r, &f), 0);
+  zbt_note ("%" PRIu64 " failed releases in another thread, detail read %"
+      PRIu64 " times", (uint64_t) atomic_load (&j.failures),
+      (uint64_t) atomic_load (&j.reads));
+  pair_close (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -462,5 +553,6 @@ main (int argc, char **argv)
   test_writer_first ();
   test_release_after_close ();
   test_last_error_per_thread ();
+  test_object_errors_threads ();
   return zbt_result ();
 }
