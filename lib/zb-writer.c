@@ -7,6 +7,14 @@
  * private copies of them and of the ring's size, and only reads
  * payload_free_bytes (checked against the ring size) and the reader's pid
  * from shared memory (quirk 3).
+ *
+ * A writer is used by one thread at a time, except zb_writer_abandon()
+ * and zb_writer_interrupt(), which may come from any thread at any time
+ * (a GStreamer sink drops an unused pool buffer's reservation from
+ * whichever thread frees it).  So the reservation's state is one atomic
+ * that reserve sets and commit or abandon take back with a
+ * compare-and-swap: no lock is held across a wait or a copy, and exactly
+ * one of a commit and an abandon racing for the same reservation wins.
  */
 #include "zb-private.h"
 
@@ -42,8 +50,8 @@ struct zb_writer
   int gone;                     /* reader left: every write fails */
   char gone_detail[ZB_ERROR_MAX];       /* how, as first seen */
 
-  int res_state;                /* RES_NONE or RES_USER */
-  uint64_t res_pos;
+  _Atomic int res_state;        /* RES_NONE or RES_USER, any thread */
+  uint64_t res_pos;             /* the rest: the writing thread's */
   uint64_t res_tail;            /* bytes skipped at the end by a wrap */
   int res_wrap;
   size_t res_size;
@@ -247,7 +255,7 @@ zb_writer_open_with_options (zb_writer ** out, const char *name,
   w->shm_fd = -1;
   w->sem_w = w->sem_r = SEM_FAILED;
   w->pace.spin_ns = zb_spin_budget_ns (options ? options->spin_us : 0);
-  w->res_state = RES_NONE;
+  atomic_init (&w->res_state, RES_NONE);
 
   /* A reader racing us may not have made the buffer yet (quirk 11). */
   for (;;) {
@@ -430,7 +438,7 @@ check_frame (zb_writer * w, size_t size)
 {
   if (w->gone)
     return gone_fail (w);
-  if (w->res_state != RES_NONE)
+  if (atomic_load_explicit (&w->res_state, memory_order_acquire) != RES_NONE)
     return zb_fail (ZB_EBUSY, "%s: a reservation is already outstanding",
         w->name);
   if (zb_ring_size_for_frame (size) > w->P)
@@ -578,7 +586,8 @@ reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
   w->res_size = size;
   w->res_timeout = timeout_ms;
   *payload = w->ring + pos + ZB_FRAME_HEADER_SIZE;
-  w->res_state = RES_USER;
+  /* Last: from here on another thread may abandon it. */
+  atomic_store_explicit (&w->res_state, RES_USER, memory_order_release);
   return ZB_OK;
 }
 
@@ -595,14 +604,14 @@ zb_writer_reserve (zb_writer * w, size_t size, void **payload, int timeout_ms)
   return writer_note (w, reserve (w, size, payload, timeout_ms));
 }
 
-/* Takes the reservation back from RES_USER; 0 if there was none. */
+/* Takes the reservation back from RES_USER; 0 if someone else did. */
 static int
 take_reservation (zb_writer * w)
 {
-  if (w->res_state != RES_USER)
-    return 0;
-  w->res_state = RES_NONE;
-  return 1;
+  int expected = RES_USER;
+
+  return atomic_compare_exchange_strong_explicit (&w->res_state, &expected,
+      RES_NONE, memory_order_acq_rel, memory_order_acquire);
 }
 
 static int
@@ -612,7 +621,7 @@ commit (zb_writer * w, size_t size)
   void *copy = NULL;
   int rc;
 
-  if (w->res_state != RES_USER)
+  if (atomic_load_explicit (&w->res_state, memory_order_acquire) != RES_USER)
     return zb_fail (ZB_EBUSY, "%s: zb_writer_commit: nothing reserved",
         w->name);
   if (size == 0 || size > w->res_size)
@@ -658,7 +667,9 @@ zb_writer_abandon (zb_writer * w)
   zb_clear_error ();
   if (w == NULL)
     return zb_fail (ZB_EINVAL, "zb_writer_abandon: no writer");
-  /* What the reservation covered was never published: nothing to undo. */
+  /* The only state shared with the writing thread is res_state: what the
+   * reservation covered was never published, so there is nothing else to
+   * undo. */
   if (!take_reservation (w))
     return writer_note (w, zb_fail (ZB_EBUSY, "%s: zb_writer_abandon: "
             "nothing reserved", w->name));

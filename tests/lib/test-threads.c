@@ -1,8 +1,9 @@
 /* Calls that block, woken from another thread: interrupts, a reader that
  * closes under a blocked writer, a writer that closes under a blocked reader
  * (cleanly or silently, quirk 8), a writer that starts first (quirk 11),
- * release after close from another thread, the thread-local error text
- * and the per-object error text shared by threads.
+ * release after close from another thread, the thread-local error text,
+ * the per-object error text shared by threads, and zb_writer_abandon()
+ * from another thread while the writing thread goes on.
  *
  * Copyright (C) 2026 gst-zerobuffer authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -10,6 +11,7 @@
 #include "zbtest.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 /* A blocking call run in a thread; the main thread waits for it to be
  * about to block, acts, and measures how long the call takes to return. */
@@ -451,6 +453,157 @@ test_last_error_per_thread (void)
   CHECK (strstr (zb_last_error (), "-other") == NULL);
 }
 
+/* zb_writer_abandon() from one thread while another reserves, commits,
+ * writes and asks for stats and metadata, and a third reads.  Every
+ * reservation is taken back exactly once (by an abandon, a commit or the
+ * final clean-up), a commit that lost the race to an abandon publishes
+ * nothing, and the reader gets exactly the frames published, intact. */
+#define HAMMER_ROUNDS 10000
+#define HAMMER_ABANDONS 1000
+
+typedef struct
+{
+  zb_writer *w;
+  zb_reader *r;
+  atomic_int stop;
+  atomic_ullong abandoned, busy, frames, bad;
+} hammer;
+
+static void *
+abandoner_run (void *arg)
+{
+  hammer *h = arg;
+  char text[512];
+  unsigned n;
+
+  for (n = 0; !atomic_load (&h->stop); n++) {
+    int rc = zb_writer_abandon (h->w);
+
+    if (rc == 0)
+      atomic_fetch_add (&h->abandoned, 1);
+    else if (rc == ZB_EBUSY) {
+      atomic_fetch_add (&h->busy, 1);
+      sched_yield ();           /* let the writing thread reserve again */
+    } else {
+      fprintf (stderr, "abandon: %s\n", zb_status_name (rc));
+      atomic_fetch_add (&zbt_failures, 1);
+    }
+    /* The object's detail is readable from here at any time. */
+    if (n % 16 == 0)
+      snprintf (text, sizeof text, "%s", zb_writer_last_error (h->w));
+  }
+  return NULL;
+}
+
+static void *
+hammer_reader_run (void *arg)
+{
+  hammer *h = arg;
+  zb_frame f;
+  int rc;
+
+  while ((rc = zb_reader_acquire (h->r, &f, 10000)) == 0) {
+    if (zbt_verify (f.data, f.size, f.sequence) >= 0)
+      atomic_fetch_add (&h->bad, 1);
+    atomic_fetch_add (&h->frames, 1);
+    zb_reader_release (h->r, &f);
+  }
+  if (rc != ZB_EOS) {
+    fprintf (stderr, "hammer reader: %s (%s)\n", zb_status_name (rc),
+        zb_reader_last_error (h->r));
+    atomic_fetch_add (&zbt_failures, 1);
+  }
+  return NULL;
+}
+
+static void
+test_abandon_any_thread (void)
+{
+  pair p;
+  hammer h;
+  pthread_t ta, tr;
+  uint64_t reserved = 0, committed = 0, lost = 0, written = 0, busy = 0;
+  uint64_t published = 0;
+  zb_writer_stats ws;
+  const void *meta;
+  size_t len, max;
+  uint8_t buf[64];
+  double t0 = zbt_now_ms ();
+  int i, rc;
+
+  pair_open (&p, 4096);
+  memset (&h, 0, sizeof h);
+  h.w = p.w;
+  h.r = p.r;
+  CHECK_RC (zb_writer_set_metadata (p.w, "hammer", 6), 0);
+  REQUIRE (pthread_create (&tr, NULL, hammer_reader_run, &h) == 0);
+  REQUIRE (pthread_create (&ta, NULL, abandoner_run, &h) == 0);
+  max = zb_writer_max_frame_size (p.w);
+  /* Enough rounds, and enough of them raced by an abandon; on a loaded
+   * machine or under a sanitizer, as many as fit in 30 s. */
+  for (i = 0; (i < HAMMER_ROUNDS
+          || atomic_load (&h.abandoned) < HAMMER_ABANDONS)
+      && zbt_now_ms () - t0 < 30000; i++) {
+    size_t size = 1 + (size_t) i % 48;
+    void *ptr;
+
+    rc = zb_writer_reserve (p.w, size, &ptr, 1000);
+    if (rc == 0) {
+      reserved++;
+      /* The frame this would be: only this thread publishes. */
+      zbt_fill (ptr, size, published + 1);
+      if (i % 3 == 0) {
+        rc = zb_writer_commit (p.w, size);
+        if (rc == 0) {
+          committed++;
+          published++;
+        } else if (rc == ZB_EBUSY)
+          lost++;               /* the other thread abandoned it first */
+        else
+          CHECK_RC (rc, 0);
+      }
+    } else if (rc == ZB_EBUSY) {
+      busy++;                   /* still reserved: not abandoned yet */
+      sched_yield ();
+    } else
+      CHECK_RC (rc, 0);
+    if (i % 7 == 0) {
+      zbt_fill (buf, size, published + 1);
+      rc = zb_writer_write (p.w, buf, size, 1000);
+      if (rc == 0) {
+        written++;
+        published++;
+      } else
+        CHECK (rc == ZB_EBUSY);
+    }
+    zb_writer_get_stats (p.w, &ws);
+    CHECK_EQ (ws.frames, published);
+    CHECK (zb_writer_has_metadata (p.w) == 1);
+    CHECK (zb_writer_max_frame_size (p.w) == max);
+    if (zb_writer_get_metadata (p.w, &meta, &len) != 0 || len != 6
+        || memcmp (meta, "hammer", 6) != 0)
+      CHECK (0);
+  }
+  atomic_store (&h.stop, 1);
+  pthread_join (ta, NULL);
+  /* Whatever is still reserved goes now. */
+  if (zb_writer_abandon (p.w) == 0)
+    atomic_fetch_add (&h.abandoned, 1);
+  zbt_note ("abandon race, %d rounds in %.0f ms: %" PRIu64 " reserved, %"
+      PRIu64 " committed, %" PRIu64 " abandoned (%" PRIu64 " commits lost "
+      "to it), %" PRIu64 " reserves busy, %" PRIu64 " writes", i,
+      zbt_now_ms () - t0, reserved, committed,
+      (uint64_t) atomic_load (&h.abandoned), lost, busy, written);
+  CHECK_EQ (reserved, committed + atomic_load (&h.abandoned));
+  CHECK (atomic_load (&h.abandoned) > 0);
+  zb_writer_close (p.w);
+  p.w = NULL;
+  pthread_join (tr, NULL);
+  CHECK_EQ (atomic_load (&h.frames), committed + written);
+  CHECK_EQ (atomic_load (&h.bad), 0);
+  pair_close (&p);
+}
+
 /* A reader's detail is shared by the threads that use it: failures of
  * releases in other threads show in zb_reader_last_error() here, a
  * success anywhere clears it, and reading it races with nothing. */
@@ -554,5 +707,6 @@ main (int argc, char **argv)
   test_release_after_close ();
   test_last_error_per_thread ();
   test_object_errors_threads ();
+  test_abandon_any_thread ();
   return zbt_result ();
 }
