@@ -444,15 +444,28 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
   if (avail == 0)
     return ZB_ETIMEDOUT;
 
+  /* Honest writers (ours and every upstream one) lower the free bytes once
+   * per frame, after its header and payload are in place, and once per
+   * wrap for the whole tail it skips (ours with the frame).  So the
+   * published bytes always end at a frame or tail boundary: anything else
+   * is corruption, not a writer caught half-way.  Only the free bytes are
+   * trusted for this; write_pos moves before them and written_count after
+   * them, so neither says what is published. */
   pos = r->read_pos;
   if (P - pos < ZB_FRAME_HEADER_SIZE) {
     /* No room for a header before the end: an implicit wrap, as upstream
      * writers leave it (quirk 1), or a frame that ended at P (quirk 10). */
     skip = P - pos;
+    if (avail < skip)
+      return zb_fail (ZB_ECORRUPT, "%s: only %llu of the %llu-byte tail at "
+          "offset %llu were published", r->name, (unsigned long long) avail,
+          (unsigned long long) skip, (unsigned long long) pos);
     pos = 0;
   } else {
     if (avail < ZB_FRAME_HEADER_SIZE)
-      return ZB_ETIMEDOUT;
+      return zb_fail (ZB_ECORRUPT, "%s: only %llu bytes published at offset "
+          "%llu, less than a frame header", r->name,
+          (unsigned long long) avail, (unsigned long long) pos);
     read_header (r, pos, &h);
     if (h.payload_size == 0) {
       if (pos == 0)
@@ -470,8 +483,12 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
       pos = 0;
     }
   }
-  if (avail < skip + ZB_FRAME_HEADER_SIZE)
-    return ZB_ETIMEDOUT;
+  if (avail == skip)
+    return ZB_ETIMEDOUT;        /* a wrap published, its frame not yet */
+  if (avail - skip < ZB_FRAME_HEADER_SIZE)
+    return zb_fail (ZB_ECORRUPT, "%s: only %llu bytes published at offset "
+        "%llu after a wrap, less than a frame header", r->name,
+        (unsigned long long) (avail - skip), (unsigned long long) pos);
   read_header (r, pos, &h);
   if (h.payload_size == 0)
     return zb_fail (ZB_ECORRUPT, "%s: %s at offset %llu", r->name,
@@ -483,8 +500,12 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
         (unsigned long long) h.payload_size, (unsigned long long) pos,
         (unsigned long long) P);
   T = zb_frame_footprint (h.payload_size);
-  if (avail < skip + T)
-    return ZB_ETIMEDOUT;        /* header seen, payload not yet published */
+  if (avail - skip < T)
+    return zb_fail (ZB_ECORRUPT, "%s: frame %llu at offset %llu says %llu "
+        "bytes of payload, but only %llu bytes from its header on were "
+        "published", r->name, (unsigned long long) h.sequence_number,
+        (unsigned long long) pos, (unsigned long long) h.payload_size,
+        (unsigned long long) (avail - skip));
   if (h.sequence_number != r->expected_seq) {
     if (h.sequence_number != 1)
       return zb_fail (ZB_ECORRUPT, "%s: sequence jump: expected frame %llu, "
@@ -630,6 +651,15 @@ acquire (zb_reader * r, zb_frame * f, int timeout_ms)
     if (rc != ZB_ETIMEDOUT)
       return rc;
 
+    /* A writer may attach, write metadata and leave between two looks at
+     * its pid: what it left behind (metadata, published bytes) proves it
+     * was here, as in wait_writer().  Look again from the top, so that
+     * whatever it published is judged against a pid read before it. */
+    if (wpid == 0 && !r->writer_seen && (unread != 0
+            || ZB_LOAD (&r->oieb->metadata_written_bytes) != 0)) {
+      r->writer_seen = 1;
+      continue;
+    }
     if (wpid == 0 && r->writer_seen && !r->writer_ended) {
       if (unread == 0) {
         r->writer_ended = 1;

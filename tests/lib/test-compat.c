@@ -380,6 +380,122 @@ test_corrupt (void)
   rig_close (&g);
 }
 
+/* An upstream writer's frame one step at a time, in the order of
+ * docs/protocol.md: header and payload, write_pos, payload_free_bytes,
+ * written_count; a wrap first gives up its tail (marker, free bytes,
+ * write_pos = 0).  Until the free bytes cover it a frame is not there yet
+ * (a wait, never corruption), and once they do it is whole, whatever
+ * write_pos and written_count say. */
+static void
+test_mid_publish (void)
+{
+  rig g;
+  zb_frame f;
+  uint8_t *ring;
+
+  rig_open (&g, getpid ());
+  ring = g.e.m.base + g.e.payload_off;
+
+  /* Frame 1, 100 bytes at 0. */
+  zbt_emu_header (&g.e, 0, 100, 1);
+  zbt_fill (ring + 16, 100, 1);
+  sem_post (g.e.sem_w);
+  CHECK_RC (zb_reader_acquire (g.r, &f, 0), ZB_ETIMEDOUT);
+  zbt_set (&g.e.m, OFF_WRITE_POS, 116);
+  sem_post (g.e.sem_w);
+  CHECK_RC (zb_reader_acquire (g.r, &f, 0), ZB_ETIMEDOUT);
+  zbt_atomic_add (&g.e.m, OFF_PAYLOAD_FREE, -116);
+  expect_frame (&g, 100, 1);    /* written_count still 0 */
+  zbt_set (&g.e.m, OFF_WRITTEN_COUNT, 1);
+  g.e.wpos = 116;
+  g.e.seq = 2;
+
+  /* Frame 2 ends at 932, leaving a 92-byte tail. */
+  zbt_emu_frame (&g.e, 800);
+  expect_frame (&g, 800, 2);
+
+  /* Frame 3 (100 bytes) wraps with a marker: the tail goes first. */
+  zbt_emu_wrap_marker (&g.e);
+  CHECK_RC (zb_reader_acquire (g.r, &f, 0), ZB_ETIMEDOUT);
+  zbt_emu_header (&g.e, 0, 100, 3);
+  zbt_fill (ring + 16, 100, 3);
+  zbt_set (&g.e.m, OFF_WRITE_POS, 116);
+  sem_post (g.e.sem_w);
+  CHECK_RC (zb_reader_acquire (g.r, &f, 0), ZB_ETIMEDOUT);
+  zbt_atomic_add (&g.e.m, OFF_PAYLOAD_FREE, -116);
+  expect_frame (&g, 100, 3);
+  zbt_set (&g.e.m, OFF_WRITTEN_COUNT, oieb (&g, OFF_WRITTEN_COUNT) + 1);
+  g.e.wpos = 116;
+  g.e.seq = 4;
+
+  /* Frame 4 ends at 1016, leaving 8 bytes: frame 5 wraps silently. */
+  zbt_emu_frame (&g.e, 1016 - 116 - 16);
+  expect_frame (&g, 1016 - 116 - 16, 4);
+  zbt_emu_wrap_silent (&g.e, 0);
+  CHECK_RC (zb_reader_acquire (g.r, &f, 0), ZB_ETIMEDOUT);
+  zbt_emu_frame (&g.e, 50);
+  expect_frame (&g, 50, 5);
+  CHECK_EQ (oieb (&g, OFF_PAYLOAD_FREE), 1024);
+  rig_close (&g);
+}
+
+/* Honest writers publish a frame's header and payload together, so bytes
+ * published up to the middle of a frame are corruption, reported at once
+ * with the values, not a wait. */
+static void
+expect_corrupt_now (rig * g, const char *what, const char *detail)
+{
+  double t0 = zbt_now_ms (), dt;
+
+  expect_corrupt (g, what);
+  dt = zbt_now_ms () - t0;
+  if (dt > 500 || strstr (zb_last_error (), detail) == NULL) {
+    fprintf (stderr, "%s: after %.0f ms, detail '%s' (want '%s')\n", what,
+        dt, zb_last_error (), detail);
+    CHECK (0);
+  }
+}
+
+static void
+test_published_short (void)
+{
+  rig g;
+
+  /* A header for 100 bytes, published with 50 of them. */
+  rig_open (&g, getpid ());
+  raw_header (&g, 100, 1, 16 + 50);
+  expect_corrupt_now (&g, "payload past the published bytes",
+      "100 bytes of payload, but only 66 bytes");
+  rig_close (&g);
+
+  /* The same after a frame and a wrap marker. */
+  rig_open (&g, getpid ());
+  zbt_emu_frame (&g.e, 900);
+  expect_frame (&g, 900, 1);
+  zbt_emu_wrap_marker (&g.e);
+  raw_header (&g, 200, 2, 16 + 199);
+  expect_corrupt_now (&g, "payload past the published bytes after a wrap",
+      "200 bytes of payload, but only 215 bytes");
+  rig_close (&g);
+
+  /* Less than a header published. */
+  rig_open (&g, getpid ());
+  zbt_emu_frame (&g.e, 10);
+  expect_frame (&g, 10, 1);
+  raw_header (&g, 10, 2, 8);
+  expect_corrupt_now (&g, "half a header", "only 8 bytes published");
+  rig_close (&g);
+
+  /* Part of a 1..15-byte tail (an implicit wrap). */
+  rig_open (&g, getpid ());
+  zbt_emu_frame (&g.e, 1016 - 16);
+  expect_frame (&g, 1016 - 16, 1);
+  zbt_atomic_add (&g.e.m, OFF_PAYLOAD_FREE, -5);
+  sem_post (g.e.sem_w);
+  expect_corrupt_now (&g, "part of a short tail", "only 5 of the 8-byte tail");
+  rig_close (&g);
+}
+
 /* Quirk 6 fallback: a writer without our lock is judged by its pid. */
 static void
 test_pid_fallback (void)
@@ -424,6 +540,8 @@ main (void)
   test_silent_close ();
   test_inflated_count ();
   test_corrupt ();
+  test_mid_publish ();
+  test_published_short ();
   test_pid_fallback ();
   return zbt_result ();
 }

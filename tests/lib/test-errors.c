@@ -382,6 +382,38 @@ test_eos (void)
   CHECK (zbt_now_ms () - t0 < 500);
   zb_reader_close (r);
   CHECK (zbt_all_gone (name));
+
+  /* One that attaches, writes metadata and leaves without a frame, seen by
+   * a reader that only ever calls acquire: end of stream too, as
+   * wait_writer and get_metadata would have told. */
+  r = make_reader (name, sizeof name, 4096);
+  REQUIRE_RC (zb_writer_open (&w, name, 1000), 0);
+  CHECK_RC (zb_writer_set_metadata (w, "caps", 4), 0);
+  zb_writer_close (w);
+  t0 = zbt_now_ms ();
+  CHECK_RC (zb_reader_acquire (r, &f1, 5000), ZB_EOS);
+  dt = zbt_now_ms () - t0;
+  zbt_note ("EOS after metadata only, acquire alone: %.0f ms", dt);
+  CHECK (dt < 500);
+  CHECK_RC (zb_reader_acquire (r, &f1, 0), ZB_EOS);
+  {
+    const void *meta;
+    size_t len;
+
+    CHECK_RC (zb_reader_get_metadata (r, &meta, &len), 0);
+    CHECK (len == 4 && memcmp (meta, "caps", 4) == 0);
+  }
+  zb_reader_close (r);
+  CHECK (zbt_all_gone (name));
+
+  /* The same with a timeout of 0: the first look already ends it. */
+  r = make_reader (name, sizeof name, 4096);
+  REQUIRE_RC (zb_writer_open (&w, name, 1000), 0);
+  CHECK_RC (zb_writer_set_metadata (w, "caps", 4), 0);
+  zb_writer_close (w);
+  CHECK_RC (zb_reader_acquire (r, &f1, 0), ZB_EOS);
+  zb_reader_close (r);
+  CHECK (zbt_all_gone (name));
 }
 
 static void
