@@ -18,10 +18,12 @@
  *    across threads.  zb_last_error() gives the most recent failure in the
  *    calling thread (the only place for calls that make no object, such as
  *    zb_reader_create() and zb_writer_open()).  A call that succeeds clears
- *    both.
+ *    both; calls that cannot fail (stats, names, getters) change neither.
  *  - timeout_ms: -1 waits forever, 0 does not wait, > 0 is a bound.
- *  - Objects are not thread-safe except where noted: zb_reader_release() and
- *    the *_interrupt() calls may be used from any thread at any time.
+ *  - Objects are not thread-safe except where noted: zb_reader_release(),
+ *    the *_interrupt() and *_last_error() calls may be used from any thread
+ *    at any time, and zb_writer_abandon() alongside any call but close.
+ *  - The library reads no environment; settings come through options.
  */
 #ifndef ZEROBUFFER_H
 #define ZEROBUFFER_H
@@ -132,7 +134,8 @@ typedef struct zb_reader_options
   unsigned int mode;            /* permissions of every object; 0 = 0600 */
   unsigned int spin_us;         /* poll this long before sleeping for a
                                  * frame when frames come this close
-                                 * together; 0 = never spin (default) */
+                                 * together; 0 = never spin (default);
+                                 * at most 10000; none on one CPU */
 } zb_reader_options;
 
 /* Create buffer NAME.  Stale leftovers of a dead reader under the same name
@@ -150,10 +153,11 @@ ZB_API int zb_reader_get_metadata (zb_reader * r, const void **data,
     size_t * size);
 
 /* Next frame, zero-copy.  Returns 0, ZB_ETIMEDOUT, ZB_EOS (clean close and
- * all read; also once when a new writer restarts at sequence 1 before the
- * previous writer's end was seen — the next call returns its first frame),
- * ZB_EWRITERGONE (writer died with nothing left to read),
- * ZB_ECORRUPT, ZB_ECANCELED (interrupted) or ZB_ESYS. */
+ * all read, also for a writer that only wrote metadata; also once when a
+ * new writer restarts at sequence 1 before the previous writer's end was
+ * seen — the next call returns its first frame), ZB_EWRITERGONE (writer
+ * died with nothing left to read), ZB_ECORRUPT (e.g. published bytes that
+ * end inside a frame), ZB_ECANCELED (interrupted) or ZB_ESYS. */
 ZB_API int zb_reader_acquire (zb_reader * r, zb_frame * frame, int timeout_ms);
 
 /* Give a frame back.  Any order, any thread, also after zb_reader_close(). */
@@ -195,7 +199,8 @@ typedef struct zb_writer zb_writer;
 typedef struct zb_writer_options
 {
   unsigned int spin_us;         /* poll this long for ring space before
-                                 * sleeping; 0 = never spin (default) */
+                                 * sleeping; 0 = never spin (default);
+                                 * at most 10000; none on one CPU */
 } zb_writer_options;
 
 /* Connect to NAME.  Until timeout_ms passes, a buffer that does not exist
@@ -236,13 +241,13 @@ ZB_API int zb_writer_reserve (zb_writer * w, size_t size, void **payload,
 ZB_API int zb_writer_commit (zb_writer * w, size_t size);
 /* Drop the reservation; nothing is published.  Safe from any thread,
  * concurrently with any other call on w but zb_writer_close() (a commit of
- * the same reservation must be ordered by the caller); ZB_EBUSY when
- * nothing is reserved. */
+ * the same reservation must be ordered by the caller; if they race, exactly
+ * one succeeds); ZB_EBUSY when nothing is reserved. */
 ZB_API int zb_writer_abandon (zb_writer * w);
 
 /* Largest payload accepted: a frame this big can be placed from any write
- * position (2 * (16 + size) + 15 <= payload size), so it never stalls.
- * Larger frames get ZB_ETOOLARGE at once. */
+ * position (zb_ring_size_for_frame(size) <= payload size), so it never
+ * stalls; 0 when no frame fits.  Larger frames get ZB_ETOOLARGE at once. */
 ZB_API size_t zb_writer_max_frame_size (const zb_writer * w);
 
 /* Make writes and reservations that would wait for space return
@@ -265,9 +270,10 @@ typedef struct zb_writer_stats
 
 ZB_API void zb_writer_get_stats (zb_writer * w, zb_writer_stats * stats);
 ZB_API const char *zb_writer_name (const zb_writer * w);
-/* Like zb_reader_last_error().  Once the reader is gone every call fails
- * with ZB_EREADERGONE and the detail says how it left, as first seen
- * (closed, died, replaced). */
+/* Like zb_reader_last_error().  Once the reader is gone every write,
+ * reserve, commit and set_metadata fails with ZB_EREADERGONE and the
+ * detail says how it left, as first seen: "NAME: the reader closed",
+ * "... died" or "... changed". */
 ZB_API const char *zb_writer_last_error (zb_writer * w);
 
 /* ------------------------------------------------------------------ */
