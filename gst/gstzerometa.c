@@ -9,13 +9,32 @@
 
 #include <string.h>
 
+#include <gst/video/video.h>
 #include <json-glib/json-glib.h>
 
 #include "gstzerometa.h"
 
+#ifndef GST_DISABLE_GST_DEBUG
+#undef GST_CAT_DEFAULT
+#define GST_CAT_DEFAULT gst_zero_meta_ensure_debug_category ()
+static GstDebugCategory *
+gst_zero_meta_ensure_debug_category (void)
+{
+  static gsize cat = 0;
+
+  if (g_once_init_enter (&cat)) {
+    gsize c = (gsize) _gst_debug_category_new ("zerometa", 0,
+        "ZeroBuffer caps and metadata");
+
+    g_once_init_leave (&cat, c);
+  }
+  return (GstDebugCategory *) cat;
+}
+#endif
+
 gchar *
-gst_zero_meta_caps_to_json (const GstCaps * caps, const gchar * element_name,
-    gsize * len)
+gst_zero_meta_caps_to_json (const GstCaps * caps, const gchar * type,
+    const gchar * element_name, gsize * len)
 {
   JsonBuilder *builder;
   JsonGenerator *gen;
@@ -34,7 +53,7 @@ gst_zero_meta_caps_to_json (const GstCaps * caps, const gchar * element_name,
   builder = json_builder_new ();
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "gstreamer-sink");
+  json_builder_add_string_value (builder, type);
   json_builder_set_member_name (builder, "version");
   json_builder_add_string_value (builder, version);
   json_builder_set_member_name (builder, "caps");
@@ -147,7 +166,21 @@ gst_zero_meta_parse_caps (const guint8 * data, gsize len, GError ** error)
     caps = caps_from_json (text, strlen (text), error);
   else
     caps = caps_from_text (text, error);
+  GST_LOG ("metadata of %" G_GSIZE_FORMAT " bytes gives %" GST_PTR_FORMAT,
+      len, caps);
   g_free (text);
 
   return caps;
+}
+
+gsize
+gst_zero_meta_frame_size (const GstCaps * caps)
+{
+  GstVideoInfo info;
+
+  if (caps == NULL || gst_caps_is_empty (caps) || !gst_caps_is_fixed (caps)
+      || !gst_structure_has_name (gst_caps_get_structure (caps, 0),
+          "video/x-raw") || !gst_video_info_from_caps (&info, caps))
+    return 0;
+  return GST_VIDEO_INFO_SIZE (&info);
 }

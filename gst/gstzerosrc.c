@@ -112,6 +112,8 @@
 #include <zerobuffer/zerobuffer.h>
 
 #include "gstzerosrc.h"
+#include "gstzeroerror.h"
+#include "gstzerolendallocator.h"
 #include "gstzerometa.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_zero_src_debug);
@@ -125,10 +127,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_src_debug);
 #define DEFAULT_ON_WRITER_CRASH GST_ZERO_SRC_ON_WRITER_CRASH_ERROR
 #define DEFAULT_IS_LIVE FALSE
 #define DEFAULT_EVACUATE_THRESHOLD 50
-
-/* While frames are lent under pressure, waits for a frame are cut into
- * slices this long so that held frames can be evacuated in between. */
-#define EVACUATE_SLICE_MS 20
+#define DEFAULT_SPIN_US 0
 
 enum
 {
@@ -142,6 +141,7 @@ enum
   PROP_ON_WRITER_CRASH,
   PROP_IS_LIVE,
   PROP_EVACUATE_THRESHOLD,
+  PROP_SPIN_US,
   PROP_FRAMES_RECEIVED,
   PROP_BYTES_RECEIVED,
   PROP_FRAMES_COPIED,
@@ -155,76 +155,6 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS_ANY);
-
-/* A private allocator per element: its memories wrap frames lent from the
- * ring and keep them in lending (= ring) order, so that the oldest can be
- * copied out when the ring runs full. */
-#define GST_TYPE_ZERO_SRC_ALLOCATOR (gst_zero_src_allocator_get_type ())
-G_DECLARE_FINAL_TYPE (GstZeroSrcAllocator, gst_zero_src_allocator, GST,
-    ZERO_SRC_ALLOCATOR, GstAllocator);
-
-#define GST_ZERO_SRC_MEMORY_TYPE "ZeroSrcMemory"
-
-/* Recycles the GstBuffers that carry lent frames: a returning buffer drops
- * its memory (which gives the frame back) and waits empty for the next
- * frame, so a steady stream allocates nothing. */
-#define GST_TYPE_ZERO_SRC_POOL (gst_zero_src_pool_get_type ())
-G_DECLARE_FINAL_TYPE (GstZeroSrcPool, gst_zero_src_pool, GST, ZERO_SRC_POOL,
-    GstBufferPool);
-
-struct _GstZeroSrcPool
-{
-  GstBufferPool parent;
-};
-
-/* Buffers kept ready: GstBufferPool only makes system calls when its
- * queue runs empty, which a few spares prevent. */
-#define GST_ZERO_SRC_POOL_MIN 16
-
-typedef enum
-{
-  GST_ZERO_SRC_MEMORY_LENT,     /* data points into the ring */
-  GST_ZERO_SRC_MEMORY_EVACUATING,       /* being copied; still in the ring */
-  GST_ZERO_SRC_MEMORY_EVACUATED,        /* data is our copy; frame released */
-} GstZeroSrcMemoryState;
-
-/* One lent frame.  A sub-memory (mem.parent set) only points at its
- * parent, which owns the frame. */
-typedef struct
-{
-  GstMemory mem;
-
-  /* under the allocator's lock */
-  guint8 *data;
-  gint map_count;
-  GstZeroSrcMemoryState state;
-  gboolean free_pending;        /* the last ref went during an evacuation */
-  gboolean listed;              /* in the allocator's lent queue */
-  GList link;
-
-  /* set once, before the memory is published */
-  guint64 idx;                  /* lending order */
-  zb_reader *reader;
-  zb_frame frame;
-} GstZeroSrcMemory;
-
-struct _GstZeroSrcAllocator
-{
-  GstAllocator parent;
-
-  /* Guards every memory's mutable fields and the queue.  Held only for
-   * bookkeeping, never across a copy. */
-  GMutex lock;
-  GQueue lent;                  /* of GstZeroSrcMemory, oldest first */
-  guint64 next_idx;
-  /* Freed memory structs kept for the next frames: no allocation per
-   * frame in a steady stream.  Linked through link.next. */
-  GList *spare;
-  guint n_spare;
-};
-
-/* Enough for every frame a deep queue holds; more are freed. */
-#define GST_ZERO_SRC_SPARE_MAX 64
 
 struct _GstZeroSrc
 {
@@ -241,6 +171,7 @@ struct _GstZeroSrc
   gint writer_timeout;
   GstZeroSrcOnWriterCrash on_writer_crash;
   guint evacuate_threshold;
+  guint spin_us;
   guint64 frames_received;
   guint64 bytes_received;
   guint64 frames_copied;
@@ -260,9 +191,8 @@ struct _GstZeroSrc
   guint64 n_frames;
   gint fps_n, fps_d;
   GstClockTime ts_base;
-  gsize max_frame_bytes;        /* largest frame seen, with its header */
 
-  GstZeroSrcAllocator *allocator;
+  GstZeroLendAllocator *allocator;
   GstBufferPool *pool;          /* start() to stop() */
 };
 
@@ -286,16 +216,13 @@ gst_zero_src_on_writer_crash_get_type (void)
 }
 
 #define gst_zero_src_parent_class parent_class
-G_DEFINE_TYPE (GstZeroSrc, gst_zero_src, GST_TYPE_PUSH_SRC);
+G_DEFINE_TYPE_WITH_CODE (GstZeroSrc, gst_zero_src, GST_TYPE_PUSH_SRC,
+    GST_DEBUG_CATEGORY_INIT (gst_zero_src_debug, "zerosrc", 0,
+        "ZeroBuffer shared-memory source"));
 GST_ELEMENT_REGISTER_DEFINE (zerosrc, "zerosrc", GST_RANK_NONE,
     GST_TYPE_ZERO_SRC);
 GST_ELEMENT_REGISTER_DEFINE (zero_src, "zero-src", GST_RANK_NONE,
     GST_TYPE_ZERO_SRC);
-G_DEFINE_TYPE (GstZeroSrcAllocator, gst_zero_src_allocator, GST_TYPE_ALLOCATOR);
-G_DEFINE_TYPE (GstZeroSrcPool, gst_zero_src_pool, GST_TYPE_BUFFER_POOL);
-
-static void gst_zero_src_allocator_forget (GstZeroSrcAllocator * self);
-static GstBufferPool *gst_zero_src_pool_new (void);
 static void gst_zero_src_finalize (GObject * object);
 static void gst_zero_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
@@ -318,9 +245,6 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
   GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
-
-  GST_DEBUG_CATEGORY_INIT (gst_zero_src_debug, "zerosrc", 0,
-      "ZeroBuffer shared-memory source");
 
   gobject_class->finalize = gst_zero_src_finalize;
   gobject_class->set_property = gst_zero_src_set_property;
@@ -384,6 +308,13 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
       0, 100, DEFAULT_EVACUATE_THRESHOLD,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
+  properties[PROP_SPIN_US] =
+      g_param_spec_uint ("spin-us", "Spin microseconds",
+      "Microseconds to poll for the next frame before sleeping, when frames "
+      "come that close together (0 = always sleep; costs a core on busy "
+      "hosts)", 0, 10000, DEFAULT_SPIN_US,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
   properties[PROP_FRAMES_RECEIVED] =
       g_param_spec_uint64 ("frames-received", "Frames received",
       "Frames read from the buffer since start.",
@@ -440,10 +371,10 @@ gst_zero_src_init (GstZeroSrc * self)
   self->writer_timeout = DEFAULT_WRITER_TIMEOUT;
   self->on_writer_crash = DEFAULT_ON_WRITER_CRASH;
   self->evacuate_threshold = DEFAULT_EVACUATE_THRESHOLD;
+  self->spin_us = DEFAULT_SPIN_US;
 
   g_mutex_init (&self->lock);
-  self->allocator = g_object_new (GST_TYPE_ZERO_SRC_ALLOCATOR, NULL);
-  gst_object_ref_sink (self->allocator);
+  self->allocator = gst_zero_lend_allocator_new ();
 
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
   gst_base_src_set_live (GST_BASE_SRC (self), DEFAULT_IS_LIVE);
@@ -541,6 +472,9 @@ gst_zero_src_set_property (GObject * object, guint prop_id,
     case PROP_EVACUATE_THRESHOLD:
       self->evacuate_threshold = g_value_get_uint (value);
       break;
+    case PROP_SPIN_US:
+      self->spin_us = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -584,6 +518,9 @@ gst_zero_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_EVACUATE_THRESHOLD:
       g_value_set_uint (value, self->evacuate_threshold);
+      break;
+    case PROP_SPIN_US:
+      g_value_set_uint (value, self->spin_us);
       break;
     case PROP_FRAMES_RECEIVED:
       g_value_set_uint64 (value, self->frames_received);
@@ -731,6 +668,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   opts.payload_size = self->payload_size;
   opts.metadata_size = self->metadata_size;
   opts.mode = self->mode;
+  opts.spin_us = self->spin_us;
   self->frames_received = 0;
   self->bytes_received = 0;
   self->frames_copied = 0;
@@ -743,46 +681,33 @@ gst_zero_src_start (GstBaseSrc * bsrc)
     const gchar *detail = zb_last_error ();
 
     switch (rc) {
-      case ZB_EBADNAME:{
-        /* Escaped: a bad name may hold a newline. */
-        gchar *shown = g_strescape (name, NULL);
-
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-            ("Invalid buffer name \"%s\": use 1-%u letters, digits, '.', '_' "
-                "or '-', not starting with '.'", shown, ZB_NAME_MAX),
-            ("%s: %s", zb_strerror (rc), detail));
-        g_free (shown);
+      case ZB_EBADNAME:
+        gst_zero_element_error_bad_name (GST_ELEMENT (self), "buffer", name,
+            rc, detail);
         break;
-      }
       case ZB_EEXIST:
-        GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
-            ("Buffer \"%s\" is already owned by another live reader", name),
-            ("%s: %s", zb_strerror (rc), detail));
+        GST_ZERO_ELEMENT_ERROR (self, RESOURCE, BUSY, rc, detail,
+            "Buffer \"%s\" is already owned by another live reader", name);
         break;
       case ZB_ENOSPC:
-        GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-            ("Not enough shared memory for buffer \"%s\" (%" G_GUINT64_FORMAT
-                " bytes): /dev/shm is too small", name,
-                (guint64) ZB_OIEB_SIZE + opts.metadata_size +
-                opts.payload_size), ("%s: %s", zb_strerror (rc), detail));
+        GST_ZERO_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, rc, detail,
+            "Not enough shared memory for buffer \"%s\" (%" G_GUINT64_FORMAT
+            " bytes): /dev/shm is too small", name,
+            (guint64) zb_mapping_size (opts.metadata_size, opts.payload_size));
         break;
       case ZB_EPERM:
-        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
-            ("Permission denied creating buffer \"%s\"", name),
-            ("%s: %s", zb_strerror (rc), detail));
+        GST_ZERO_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE, rc, detail,
+            "Permission denied creating buffer \"%s\"", name);
         break;
       case ZB_EINVAL:
-        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-            ("Invalid settings for buffer \"%s\" (payload-size %"
-                G_GUINT64_FORMAT ", metadata-size %" G_GUINT64_FORMAT ")",
-                name, (guint64) opts.payload_size,
-                (guint64) opts.metadata_size),
-            ("%s: %s", zb_strerror (rc), detail));
+        GST_ZERO_ELEMENT_ERROR (self, RESOURCE, SETTINGS, rc, detail,
+            "Invalid settings for buffer \"%s\" (payload-size %"
+            G_GUINT64_FORMAT ", metadata-size %" G_GUINT64_FORMAT ")",
+            name, (guint64) opts.payload_size, (guint64) opts.metadata_size);
         break;
       default:
-        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
-            ("Could not create buffer \"%s\": %s", name, zb_strerror (rc)),
-            ("%s: %s", zb_status_name (rc), detail));
+        GST_ZERO_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE, rc, detail,
+            "Could not create buffer \"%s\": %s", name, zb_strerror (rc));
         break;
     }
     g_free (name);
@@ -803,9 +728,8 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->fps_n = 0;
   self->fps_d = 1;
   self->ts_base = 0;
-  self->max_frame_bytes = 0;
-  /* Without it every frame gets a new buffer: slower, not wrong. */
-  self->pool = gst_zero_src_pool_new ();
+  self->pool = gst_zero_lend_pool_new ();
+  gst_zero_lend_allocator_attach (self->allocator, reader);
 
   g_mutex_lock (&self->lock);
   self->reader = reader;
@@ -829,10 +753,9 @@ gst_zero_src_stop (GstBaseSrc * bsrc)
 
   /* Frames still lent stay readable and give themselves back when freed
    * (the library keeps the mapping until the last release); they are no
-   * longer ours to evacuate.  Evacuation runs only in create(), and reads
-   * the reader's stats only under self->lock while self->reader is set, so
-   * it never touches the reader closed below. */
-  gst_zero_src_allocator_forget (self->allocator);
+   * longer ours to evacuate, and the allocator lets go of the reader
+   * closed below. */
+  gst_zero_lend_allocator_detach (self->allocator);
   /* Buffers still out are freed when they come back. */
   if (self->pool) {
     gst_buffer_pool_set_active (self->pool, FALSE);
@@ -862,7 +785,7 @@ static GstFlowReturn
 gst_zero_src_flow_from_status (GstZeroSrc * self, int rc, const gchar * what,
     gint timeout)
 {
-  const gchar *detail = zb_last_error ();
+  const gchar *detail = zb_reader_last_error (self->reader);
   GstZeroSrcOnWriterCrash on_crash;
 
   switch (rc) {
@@ -880,29 +803,25 @@ gst_zero_src_flow_from_status (GstZeroSrc * self, int rc, const gchar * what,
       GST_OBJECT_UNLOCK (self);
       gst_zero_src_notify_stats (self);
       if (on_crash == GST_ZERO_SRC_ON_WRITER_CRASH_EOS) {
-        GST_ELEMENT_WARNING (self, RESOURCE, READ,
-            ("Writer of buffer \"%s\" died; ending the stream", self->name),
-            ("%s: %s", zb_strerror (rc), detail));
+        GST_ZERO_ELEMENT_WARNING (self, RESOURCE, READ, rc, detail,
+            "Writer of buffer \"%s\" died; ending the stream", self->name);
         return GST_FLOW_EOS;
       }
-      GST_ELEMENT_ERROR (self, RESOURCE, READ,
-          ("Writer of buffer \"%s\" died", self->name),
-          ("%s: %s", zb_strerror (rc), detail));
+      GST_ZERO_ELEMENT_ERROR (self, RESOURCE, READ, rc, detail,
+          "Writer of buffer \"%s\" died", self->name);
       return GST_FLOW_ERROR;
     case ZB_ETIMEDOUT:
-      GST_ELEMENT_ERROR (self, RESOURCE, READ,
-          ("No %s on buffer \"%s\" within %d ms (writer-timeout)", what,
-              self->name, timeout), ("%s: %s", zb_strerror (rc), detail));
+      GST_ZERO_ELEMENT_ERROR (self, RESOURCE, READ, rc, detail,
+          "No %s on buffer \"%s\" within %d ms (writer-timeout)", what,
+          self->name, timeout);
       return GST_FLOW_ERROR;
     case ZB_ECORRUPT:
-      GST_ELEMENT_ERROR (self, STREAM, FAILED,
-          ("Buffer \"%s\" is corrupt", self->name),
-          ("%s: %s", zb_strerror (rc), detail));
+      GST_ZERO_ELEMENT_ERROR (self, STREAM, FAILED, rc, detail,
+          "Buffer \"%s\" is corrupt", self->name);
       return GST_FLOW_ERROR;
     default:
-      GST_ELEMENT_ERROR (self, RESOURCE, READ,
-          ("Could not read buffer \"%s\": %s", self->name, zb_strerror (rc)),
-          ("%s: %s", zb_status_name (rc), detail));
+      GST_ZERO_ELEMENT_ERROR (self, RESOURCE, READ, rc, detail,
+          "Could not read buffer \"%s\": %s", self->name, zb_strerror (rc));
       return GST_FLOW_ERROR;
   }
 }
@@ -941,10 +860,13 @@ gst_zero_src_caps_from_metadata (GstZeroSrc * self, gboolean have_frame,
         text);
     caps = gst_zero_meta_parse_caps (data, size, &err);
     if (caps == NULL || gst_caps_is_any (caps) || gst_caps_is_empty (caps)) {
-      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-          ("Metadata of buffer \"%s\" does not describe valid caps",
-              self->name), ("%s; metadata: %s",
-              err ? err->message : "caps are ANY or EMPTY", text));
+      gchar *why = g_strdup_printf ("%s; metadata: %s",
+          err ? err->message : "caps are ANY or EMPTY", text);
+
+      GST_ZERO_ELEMENT_ERROR (self, STREAM, FORMAT, 0, why,
+          "Metadata of buffer \"%s\" does not describe valid caps",
+          self->name);
+      g_free (why);
       g_free (text);
       g_clear_error (&err);
       gst_clear_caps (&caps);
@@ -970,10 +892,9 @@ gst_zero_src_caps_from_metadata (GstZeroSrc * self, gboolean have_frame,
   }
   gst_clear_caps (&caps);
 
-  GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-      ("Buffer \"%s\" has no metadata describing its frames; sending "
-          "application/octet-stream (set the caps property)", self->name),
-      (NULL));
+  GST_ZERO_ELEMENT_WARNING (self, STREAM, FORMAT, 0, NULL,
+      "Buffer \"%s\" has no metadata describing its frames; sending "
+      "application/octet-stream (set the caps property)", self->name);
   caps = gst_caps_new_empty_simple ("application/octet-stream");
 
 settle:
@@ -1004,533 +925,6 @@ gst_zero_src_running_time (GstZeroSrc * self)
   return rt;
 }
 
-/* ------------------------------------------------------------------ */
-/* Lent frames: memory that can move out of the ring while held.       */
-
-static void
-gst_zero_src_allocator_finalize (GObject * object)
-{
-  GstZeroSrcAllocator *self = GST_ZERO_SRC_ALLOCATOR (object);
-
-  /* Every memory holds a reference: none can be left here. */
-  g_warn_if_fail (g_queue_is_empty (&self->lent));
-  while (self->spare) {
-    GList *next = self->spare->next;
-
-    g_free (self->spare->data);
-    self->spare = next;
-  }
-  g_mutex_clear (&self->lock);
-
-  G_OBJECT_CLASS (gst_zero_src_allocator_parent_class)->finalize (object);
-}
-
-/* A zeroed memory struct, from the spares if there is one. */
-static GstZeroSrcMemory *
-gst_zero_src_allocator_take_spare_locked (GstZeroSrcAllocator * self)
-{
-  GstZeroSrcMemory *zm;
-
-  if (self->spare == NULL)
-    return g_new0 (GstZeroSrcMemory, 1);
-  zm = self->spare->data;
-  self->spare = self->spare->next;
-  self->n_spare--;
-  memset (zm, 0, sizeof *zm);
-  return zm;
-}
-
-/* Keeps @zm for reuse; FALSE if there are enough spares (free it then,
- * outside the lock). */
-static gboolean
-gst_zero_src_allocator_keep_spare_locked (GstZeroSrcAllocator * self,
-    GstZeroSrcMemory * zm)
-{
-  if (self->n_spare >= GST_ZERO_SRC_SPARE_MAX)
-    return FALSE;
-  zm->link.data = zm;
-  zm->link.prev = NULL;
-  zm->link.next = self->spare;
-  self->spare = &zm->link;
-  self->n_spare++;
-  return TRUE;
-}
-
-/* Memories only come from lending frames, never from allocation. */
-static GstMemory *
-gst_zero_src_allocator_alloc (GstAllocator * allocator, gsize size,
-    GstAllocationParams * params)
-{
-  return NULL;
-}
-
-/* The last reference went, from any thread: give the frame back, or free
- * the copy if it was evacuated. */
-static void
-gst_zero_src_allocator_free (GstAllocator * allocator, GstMemory * mem)
-{
-  GstZeroSrcAllocator *self = GST_ZERO_SRC_ALLOCATOR (allocator);
-  GstZeroSrcMemory *zm = (GstZeroSrcMemory *) mem;
-  zb_reader *reader;
-  zb_frame frame;
-
-  guint8 *copy = NULL;
-  gboolean kept;
-
-  g_mutex_lock (&self->lock);
-  /* A sub-memory: its parent owns the frame and was unreffed already. */
-  if (mem->parent) {
-    kept = gst_zero_src_allocator_keep_spare_locked (self, zm);
-    g_mutex_unlock (&self->lock);
-    if (!kept)
-      g_free (zm);
-    return;
-  }
-
-  switch (zm->state) {
-    case GST_ZERO_SRC_MEMORY_EVACUATING:
-      /* The evacuating thread is copying from the ring right now; it
-       * finishes the job. */
-      zm->free_pending = TRUE;
-      g_mutex_unlock (&self->lock);
-      return;
-    case GST_ZERO_SRC_MEMORY_EVACUATED:
-      copy = zm->data;
-      kept = gst_zero_src_allocator_keep_spare_locked (self, zm);
-      g_mutex_unlock (&self->lock);
-      g_free (copy);
-      if (!kept)
-        g_free (zm);
-      return;
-    case GST_ZERO_SRC_MEMORY_LENT:
-    default:
-      if (zm->listed)
-        g_queue_unlink (&self->lent, &zm->link);
-      reader = zm->reader;
-      frame = zm->frame;
-      kept = gst_zero_src_allocator_keep_spare_locked (self, zm);
-      g_mutex_unlock (&self->lock);
-      if (!kept)
-        g_free (zm);
-      zb_reader_release (reader, &frame);
-      return;
-  }
-}
-
-/* Counts the mapping so that evacuation leaves the bytes where they are
- * until the matching unmap. */
-static gpointer
-gst_zero_src_mem_map (GstMemory * mem, gsize maxsize, GstMapFlags flags)
-{
-  GstZeroSrcAllocator *alloc = GST_ZERO_SRC_ALLOCATOR (mem->allocator);
-  GstZeroSrcMemory *zm = (GstZeroSrcMemory *) (mem->parent ? mem->parent : mem);
-  gpointer data;
-
-  /* READONLY already refuses this; the ring is never written by us. */
-  if (flags & GST_MAP_WRITE)
-    return NULL;
-
-  g_mutex_lock (&alloc->lock);
-  zm->map_count++;
-  data = zm->data;
-  g_mutex_unlock (&alloc->lock);
-  return data;
-}
-
-static void
-gst_zero_src_mem_unmap (GstMemory * mem)
-{
-  GstZeroSrcAllocator *alloc = GST_ZERO_SRC_ALLOCATOR (mem->allocator);
-  GstZeroSrcMemory *zm = (GstZeroSrcMemory *) (mem->parent ? mem->parent : mem);
-
-  g_mutex_lock (&alloc->lock);
-  g_warn_if_fail (zm->map_count > 0);
-  zm->map_count--;
-  g_mutex_unlock (&alloc->lock);
-}
-
-/* A plain system-memory copy, for writable mappings and deep copies. */
-static GstMemory *
-gst_zero_src_mem_copy (GstMemory * mem, gssize offset, gssize size)
-{
-  GstMemory *copy;
-  GstMapInfo src, dst;
-
-  if (size == -1)
-    size = (gssize) mem->size > offset ? (gssize) mem->size - offset : 0;
-  if (offset < 0 || size < 0 || (gsize) (offset + size) > mem->size)
-    return NULL;
-
-  if (!gst_memory_map (mem, &src, GST_MAP_READ))
-    return NULL;
-  copy = gst_allocator_alloc (NULL, size, NULL);
-  if (copy && gst_memory_map (copy, &dst, GST_MAP_WRITE)) {
-    memcpy (dst.data, src.data + offset, size);
-    gst_memory_unmap (copy, &dst);
-  } else {
-    g_clear_pointer (&copy, gst_memory_unref);
-  }
-  gst_memory_unmap (mem, &src);
-  return copy;
-}
-
-/* A view of part of the frame.  It maps through the parent, so it follows
- * the frame when that is evacuated, and its reference keeps the parent. */
-static GstMemory *
-gst_zero_src_mem_share (GstMemory * mem, gssize offset, gssize size)
-{
-  GstMemory *parent = mem->parent ? mem->parent : mem;
-  GstZeroSrcMemory *sub;
-
-  if (size == -1)
-    size = (gssize) mem->size > offset ? (gssize) mem->size - offset : 0;
-
-  g_mutex_lock (&GST_ZERO_SRC_ALLOCATOR (mem->allocator)->lock);
-  sub = gst_zero_src_allocator_take_spare_locked (GST_ZERO_SRC_ALLOCATOR
-      (mem->allocator));
-  g_mutex_unlock (&GST_ZERO_SRC_ALLOCATOR (mem->allocator)->lock);
-  gst_memory_init (GST_MEMORY_CAST (sub),
-      GST_MINI_OBJECT_FLAGS (parent) | GST_MINI_OBJECT_FLAG_LOCK_READONLY,
-      mem->allocator, parent, mem->maxsize, mem->align, mem->offset + offset,
-      size);
-  return GST_MEMORY_CAST (sub);
-}
-
-/* Two views are never merged in place: a buffer map of both copies. */
-static gboolean
-gst_zero_src_mem_is_span (GstMemory * mem1, GstMemory * mem2, gsize * offset)
-{
-  return FALSE;
-}
-
-static void
-gst_zero_src_allocator_class_init (GstZeroSrcAllocatorClass * klass)
-{
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstAllocatorClass *allocator_class = GST_ALLOCATOR_CLASS (klass);
-
-  gobject_class->finalize = gst_zero_src_allocator_finalize;
-  allocator_class->alloc = gst_zero_src_allocator_alloc;
-  allocator_class->free = gst_zero_src_allocator_free;
-}
-
-static void
-gst_zero_src_allocator_init (GstZeroSrcAllocator * self)
-{
-  GstAllocator *allocator = GST_ALLOCATOR_CAST (self);
-
-  allocator->mem_type = GST_ZERO_SRC_MEMORY_TYPE;
-  allocator->mem_map = gst_zero_src_mem_map;
-  allocator->mem_unmap = gst_zero_src_mem_unmap;
-  allocator->mem_copy = gst_zero_src_mem_copy;
-  allocator->mem_share = gst_zero_src_mem_share;
-  allocator->mem_is_span = gst_zero_src_mem_is_span;
-  GST_OBJECT_FLAG_SET (self, GST_ALLOCATOR_FLAG_CUSTOM_ALLOC);
-
-  g_mutex_init (&self->lock);
-  g_queue_init (&self->lent);
-}
-
-/* Wraps a frame; the memory gives it back when freed. */
-static GstMemory *
-gst_zero_src_allocator_lend (GstZeroSrcAllocator * self, zb_reader * reader,
-    const zb_frame * frame)
-{
-  GstZeroSrcMemory *zm;
-
-  g_mutex_lock (&self->lock);
-  zm = gst_zero_src_allocator_take_spare_locked (self);
-  gst_memory_init (GST_MEMORY_CAST (zm), GST_MEMORY_FLAG_READONLY,
-      GST_ALLOCATOR_CAST (self), NULL, frame->size, 0, 0, frame->size);
-  zm->data = (guint8 *) frame->data;
-  zm->state = GST_ZERO_SRC_MEMORY_LENT;
-  zm->reader = reader;
-  zm->frame = *frame;
-  zm->link.data = zm;
-  zm->idx = self->next_idx++;
-  g_queue_push_tail_link (&self->lent, &zm->link);
-  zm->listed = TRUE;
-  g_mutex_unlock (&self->lock);
-  return GST_MEMORY_CAST (zm);
-}
-
-static guint
-gst_zero_src_allocator_n_lent (GstZeroSrcAllocator * self)
-{
-  guint n;
-
-  g_mutex_lock (&self->lock);
-  n = self->lent.length;
-  g_mutex_unlock (&self->lock);
-  return n;
-}
-
-/* stop(): the frames still lent belong to a closed reader now; they give
- * themselves back when freed but are no longer evacuated. */
-static void
-gst_zero_src_allocator_forget (GstZeroSrcAllocator * self)
-{
-  GList *l;
-
-  g_mutex_lock (&self->lock);
-  while ((l = g_queue_pop_head_link (&self->lent)) != NULL)
-    ((GstZeroSrcMemory *) l->data)->listed = FALSE;
-  g_mutex_unlock (&self->lock);
-}
-
-/* The oldest lent memory, lent at @from or later, that nobody has mapped;
- * it is marked as being evacuated, which keeps it (and its frame) alive
- * until gst_zero_src_allocator_end_evacuation(). */
-static GstZeroSrcMemory *
-gst_zero_src_allocator_begin_evacuation (GstZeroSrcAllocator * self,
-    guint64 from)
-{
-  GstZeroSrcMemory *found = NULL;
-  GList *l;
-
-  g_mutex_lock (&self->lock);
-  for (l = self->lent.head; l != NULL; l = l->next) {
-    GstZeroSrcMemory *zm = l->data;
-
-    if (zm->idx >= from && zm->map_count == 0) {
-      zm->state = GST_ZERO_SRC_MEMORY_EVACUATING;
-      found = zm;
-      break;
-    }
-  }
-  g_mutex_unlock (&self->lock);
-  return found;
-}
-
-/* Switches @zm over to @copy (transfer full, may be NULL) and gives its
- * frame back.  If it was mapped meanwhile (the mapping points into the
- * ring) or there is no copy, it stays lent.  Returns TRUE if it moved. */
-static gboolean
-gst_zero_src_allocator_end_evacuation (GstZeroSrcAllocator * self,
-    GstZeroSrcMemory * zm, guint8 * copy)
-{
-  gboolean dead, moved = FALSE;
-  zb_reader *reader;
-  zb_frame frame;
-
-  g_mutex_lock (&self->lock);
-  reader = zm->reader;
-  frame = zm->frame;
-  dead = zm->free_pending;
-  if (dead || (copy != NULL && zm->map_count == 0)) {
-    if (zm->listed) {
-      g_queue_unlink (&self->lent, &zm->link);
-      zm->listed = FALSE;
-    }
-    if (!dead) {
-      zm->data = copy;
-      copy = NULL;
-      zm->state = GST_ZERO_SRC_MEMORY_EVACUATED;
-      moved = TRUE;
-    }
-  } else {
-    zm->state = GST_ZERO_SRC_MEMORY_LENT;
-  }
-  g_mutex_unlock (&self->lock);
-
-  /* @zm may be freed by another thread from here on, unless dead. */
-  if (dead) {
-    gboolean kept;
-
-    g_mutex_lock (&self->lock);
-    kept = gst_zero_src_allocator_keep_spare_locked (self, zm);
-    g_mutex_unlock (&self->lock);
-    if (!kept)
-      g_free (zm);
-  }
-  if (dead || moved)
-    zb_reader_release (reader, &frame);
-  g_free (copy);
-  return moved;
-}
-
-/* ------------------------------------------------------------------ */
-/* Buffer recycling                                                    */
-
-static GstFlowReturn
-gst_zero_src_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
-    GstBufferPoolAcquireParams * params)
-{
-  *buffer = gst_buffer_new ();
-  return GST_FLOW_OK;
-}
-
-static void
-gst_zero_src_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
-{
-  /* Gives the frame back (or frees an evacuated copy). */
-  gst_buffer_remove_all_memory (buffer);
-  GST_BUFFER_POOL_CLASS (gst_zero_src_pool_parent_class)->reset_buffer (pool,
-      buffer);
-  /* Empty is how every buffer comes back, not a change to refuse. */
-  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
-}
-
-static void
-gst_zero_src_pool_class_init (GstZeroSrcPoolClass * klass)
-{
-  GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
-
-  pool_class->alloc_buffer = gst_zero_src_pool_alloc_buffer;
-  pool_class->reset_buffer = gst_zero_src_pool_reset_buffer;
-}
-
-static void
-gst_zero_src_pool_init (GstZeroSrcPool * self)
-{
-}
-
-static GstBufferPool *
-gst_zero_src_pool_new (void)
-{
-  GstBufferPool *pool = g_object_new (GST_TYPE_ZERO_SRC_POOL, NULL);
-  GstStructure *config;
-
-  gst_object_ref_sink (pool);
-  config = gst_buffer_pool_get_config (pool);
-  gst_buffer_pool_config_set_params (config, NULL, 0, GST_ZERO_SRC_POOL_MIN,
-      0);
-  if (!gst_buffer_pool_set_config (pool, config)
-      || !gst_buffer_pool_set_active (pool, TRUE)) {
-    gst_object_unref (pool);
-    return NULL;
-  }
-  return pool;
-}
-
-/* ------------------------------------------------------------------ */
-/* Data path                                                           */
-
-/* The ring bytes the writer cannot reuse yet and the ring size.  FALSE
- * once stop() took the reader: after its close the reader may be freed. */
-static gboolean
-gst_zero_src_ring_usage (GstZeroSrc * self, guint64 * held, guint64 * size)
-{
-  zb_reader_stats st;
-  gboolean ok = FALSE;
-
-  g_mutex_lock (&self->lock);
-  if (self->reader) {
-    zb_reader_get_stats (self->reader, &st);
-    *held = st.held_bytes;
-    *size = st.payload_size;
-    ok = TRUE;
-  }
-  g_mutex_unlock (&self->lock);
-  return ok;
-}
-
-/* Copies lent frames out of the ring, oldest first, until at most @target
- * ring bytes are held; mapped frames are skipped.  Returns the bytes still
- * held. */
-static guint64
-gst_zero_src_evacuate (GstZeroSrc * self, guint64 held, guint64 size,
-    guint64 target)
-{
-  GstZeroSrcMemory *zm;
-  guint64 from = 0, before = held;
-  guint n = 0, tried = 0;
-
-  while (held > target && (zm =
-          gst_zero_src_allocator_begin_evacuation (self->allocator,
-              from)) != NULL) {
-    guint8 *copy;
-
-    /* While evacuating, @zm and its frame stay put: no lock needed to
-     * read the ring, and none is held across the copy. */
-    from = zm->idx + 1;
-    tried++;
-    copy = g_try_malloc (zm->frame.size);
-    if (copy)
-      memcpy (copy, zm->frame.data, zm->frame.size);
-    if (gst_zero_src_allocator_end_evacuation (self->allocator, zm, copy))
-      n++;
-    else if (copy == NULL)
-      break;                    /* out of memory: try again later */
-    if (!gst_zero_src_ring_usage (self, &held, &size))
-      break;
-  }
-
-  if (n > 0) {
-    GST_OBJECT_LOCK (self);
-    self->frames_evacuated += n;
-    self->frames_copied += n;
-    GST_OBJECT_UNLOCK (self);
-  }
-  GST_LOG_OBJECT (self, "evacuated %u of %u frames tried: ring held %"
-      G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-      " (target %" G_GUINT64_FORMAT ")", n, tried, before, held, size, target);
-  return held;
-}
-
-/* Evacuates if the ring is under pressure (see the section doc).
- * @starved: we waited a slice without a frame.  Returns TRUE while a later
- * check could still evacuate something, i.e. the wait should be sliced. */
-static gboolean
-gst_zero_src_relieve (GstZeroSrc * self, guint threshold, gboolean starved)
-{
-  guint64 held, size, room, target = G_MAXUINT64;
-
-  if (threshold == 0 || threshold >= 100)
-    return FALSE;
-  if (gst_zero_src_allocator_n_lent (self->allocator) == 0)
-    return FALSE;
-  if (!gst_zero_src_ring_usage (self, &held, &size))
-    return FALSE;
-
-  /* What the writer may need for its next frame after a wrap. */
-  room = MIN (2 * (guint64) self->max_frame_bytes, size);
-
-  if (held * 100 > (guint64) threshold * size)
-    target = size * threshold / 200;
-  if (starved && size - held < room)
-    target = MIN (target, size - room);
-  if (target != G_MAXUINT64)
-    held = gst_zero_src_evacuate (self, held, size, target);
-
-  /* Held bytes only fall while we wait, so nothing can trigger later
-   * unless one of the conditions still holds (a frame was mapped). */
-  return (held * 100 > (guint64) threshold * size || size - held < room)
-      && gst_zero_src_allocator_n_lent (self->allocator) > 0;
-}
-
-/* zb_reader_acquire() with the writer-timeout, relieving the ring before
- * waiting and, while frames are lent under pressure, every slice. */
-static int
-gst_zero_src_acquire (GstZeroSrc * self, zb_frame * frame, gint timeout,
-    guint threshold)
-{
-  gint64 deadline = -1;
-  gboolean starved = FALSE;
-  int rc;
-
-  if (timeout >= 0)
-    deadline = g_get_monotonic_time () + timeout * G_TIME_SPAN_MILLISECOND;
-
-  for (;;) {
-    gint wait = -1;
-
-    if (deadline >= 0)
-      wait = (gint) ((MAX (deadline - g_get_monotonic_time (), 0) + 999)
-          / 1000);
-    if (gst_zero_src_relieve (self, threshold, starved)
-        && (wait < 0 || wait > EVACUATE_SLICE_MS))
-      wait = EVACUATE_SLICE_MS;
-
-    rc = zb_reader_acquire (self->reader, frame, wait);
-    if (rc != ZB_ETIMEDOUT)
-      return rc;
-    if (deadline >= 0 && g_get_monotonic_time () >= deadline)
-      return rc;
-    starved = TRUE;
-  }
-}
-
 static GstFlowReturn
 gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
@@ -1542,7 +936,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   gboolean settled;
   gboolean copy;
   gint timeout;
-  guint threshold;
+  guint threshold, evacuated = 0;
   int rc;
 
   GST_OBJECT_LOCK (self);
@@ -1572,7 +966,14 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 
   GST_LOG_OBJECT (self, "waiting for frame %" G_GUINT64_FORMAT,
       self->n_frames + 1);
-  rc = gst_zero_src_acquire (self, &frame, timeout, threshold);
+  rc = gst_zero_lend_allocator_acquire (self->allocator, &frame, timeout,
+      threshold, &evacuated);
+  if (evacuated > 0) {
+    GST_OBJECT_LOCK (self);
+    self->frames_evacuated += evacuated;
+    self->frames_copied += evacuated;
+    GST_OBJECT_UNLOCK (self);
+  }
   if (rc != ZB_OK)
     return gst_zero_src_flow_from_status (self, rc, "frame", timeout);
 
@@ -1589,24 +990,16 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     buf = gst_buffer_new_allocate (NULL, frame.size, NULL);
     if (buf == NULL) {
       zb_reader_release (r, &frame);
-      GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
-          ("Could not allocate %" G_GSIZE_FORMAT " bytes to copy a frame of "
-              "buffer \"%s\"", frame.size, self->name), (NULL));
+      GST_ZERO_ELEMENT_ERROR (self, RESOURCE, FAILED, ZB_ENOMEM, NULL,
+          "Could not allocate %" G_GSIZE_FORMAT " bytes to copy a frame of "
+          "buffer \"%s\"", frame.size, self->name);
       return GST_FLOW_ERROR;
     }
     gst_buffer_fill (buf, 0, frame.data, frame.size);
     zb_reader_release (r, &frame);
   } else {
-    buf = NULL;
-    if (self->pool == NULL
-        || gst_buffer_pool_acquire_buffer (self->pool, &buf,
-            NULL) != GST_FLOW_OK)
-      buf = gst_buffer_new ();
-    gst_buffer_append_memory (buf,
-        gst_zero_src_allocator_lend (self->allocator, r, &frame));
+    buf = gst_zero_lend_allocator_lend (self->allocator, self->pool, &frame);
   }
-  self->max_frame_bytes = MAX (self->max_frame_bytes,
-      frame.size + ZB_FRAME_HEADER_SIZE);
 
   GST_BUFFER_OFFSET (buf) = frame.sequence - 1;
   GST_BUFFER_OFFSET_END (buf) = frame.sequence;

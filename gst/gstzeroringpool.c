@@ -1,0 +1,457 @@
+/* Ring memory and the buffer pool zerosink proposes.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "gstzeroringpool.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_zero_ring_pool_debug);
+#define GST_CAT_DEFAULT gst_zero_ring_pool_debug
+
+/* ------------------------------------------------------------------ */
+/* Ring memory: a GstMemory pointing at a reservation in the ring.      */
+
+typedef struct
+{
+  GstMemory mem;
+  guint8 *data;                 /* start of the reservation */
+  GstZeroWriterConn *conn;      /* NULL on shared sub-memories */
+} GstZeroRingMemory;
+
+struct _GstZeroRingAllocator
+{
+  GstAllocator parent;
+
+  /* Freed memory structs for the next reservations: no allocation per
+   * frame.  Linked through their data pointer. */
+  GMutex lock;
+  GstZeroRingMemory *spare;
+  guint n_spare;
+};
+
+/* One per pool in flight is enough; more are freed. */
+#define GST_ZERO_RING_SPARE_MAX 8
+
+G_DEFINE_TYPE (GstZeroRingAllocator, gst_zero_ring_allocator,
+    GST_TYPE_ALLOCATOR);
+
+static GstAllocator *
+gst_zero_ring_allocator_get (void)
+{
+  static gsize allocator = 0;
+
+  if (g_once_init_enter (&allocator)) {
+    GstAllocator *a = g_object_new (GST_TYPE_ZERO_RING_ALLOCATOR, NULL);
+
+    gst_object_ref_sink (a);
+    /* Alive until the process exits, like GStreamer's own allocators. */
+    GST_OBJECT_FLAG_SET (a, GST_OBJECT_FLAG_MAY_BE_LEAKED);
+    g_once_init_leave (&allocator, (gsize) a);
+  }
+  return (GstAllocator *) allocator;
+}
+
+static GstZeroRingMemory *
+gst_zero_ring_allocator_take_spare (GstZeroRingAllocator * self)
+{
+  GstZeroRingMemory *rm;
+
+  g_mutex_lock (&self->lock);
+  rm = self->spare;
+  if (rm) {
+    self->spare = (GstZeroRingMemory *) rm->data;
+    self->n_spare--;
+  }
+  g_mutex_unlock (&self->lock);
+  if (rm == NULL)
+    return g_new0 (GstZeroRingMemory, 1);
+  memset (rm, 0, sizeof *rm);
+  return rm;
+}
+
+static void
+gst_zero_ring_allocator_keep_spare (GstZeroRingAllocator * self,
+    GstZeroRingMemory * rm)
+{
+  g_mutex_lock (&self->lock);
+  if (self->n_spare < GST_ZERO_RING_SPARE_MAX) {
+    rm->data = (guint8 *) self->spare;
+    self->spare = rm;
+    self->n_spare++;
+    rm = NULL;
+  }
+  g_mutex_unlock (&self->lock);
+  g_free (rm);
+}
+
+static GstMemory *
+gst_zero_ring_allocator_alloc (GstAllocator * allocator, gsize size,
+    GstAllocationParams * params)
+{
+  /* Ring memory only comes from a reservation, see the pool. */
+  return NULL;
+}
+
+static void
+gst_zero_ring_allocator_free (GstAllocator * allocator, GstMemory * mem)
+{
+  GstZeroRingMemory *rm = (GstZeroRingMemory *) mem;
+
+  if (rm->conn != NULL) {
+    /* Gives an unrendered reservation back; never waits. */
+    gst_zero_writer_conn_release (rm->conn, rm);
+    gst_zero_writer_conn_unref (rm->conn);
+  }
+  gst_zero_ring_allocator_keep_spare (GST_ZERO_RING_ALLOCATOR (allocator),
+      rm);
+}
+
+static gpointer
+gst_zero_ring_memory_map (GstMemory * mem, gsize maxsize, GstMapFlags flags)
+{
+  return ((GstZeroRingMemory *) mem)->data;
+}
+
+static void
+gst_zero_ring_memory_unmap (GstMemory * mem)
+{
+}
+
+static GstMemory *
+gst_zero_ring_memory_share (GstMemory * mem, gssize offset, gssize size)
+{
+  GstZeroRingMemory *rm = (GstZeroRingMemory *) mem;
+  GstZeroRingMemory *sub;
+  GstMemory *parent;
+
+  if (size == -1)
+    size = mem->size - offset;
+  parent = mem->parent ? mem->parent : mem;
+
+  sub = gst_zero_ring_allocator_take_spare (GST_ZERO_RING_ALLOCATOR
+      (mem->allocator));
+  gst_memory_init (GST_MEMORY_CAST (sub),
+      GST_MINI_OBJECT_FLAGS (parent) | GST_MINI_OBJECT_FLAG_LOCK_READONLY,
+      mem->allocator, parent, mem->maxsize, mem->align, mem->offset + offset,
+      size);
+  sub->data = rm->data;
+  return GST_MEMORY_CAST (sub);
+}
+
+static GstMemory *
+gst_zero_ring_memory_copy (GstMemory * mem, gssize offset, gssize size)
+{
+  GstZeroRingMemory *rm = (GstZeroRingMemory *) mem;
+  GstMemory *copy;
+  GstMapInfo info;
+
+  if (size == -1)
+    size = mem->size > (gsize) offset ? mem->size - offset : 0;
+  copy = gst_allocator_alloc (NULL, size, NULL);
+  if (copy && gst_memory_map (copy, &info, GST_MAP_WRITE)) {
+    memcpy (info.data, rm->data + mem->offset + offset, size);
+    gst_memory_unmap (copy, &info);
+  }
+  return copy;
+}
+
+static gboolean
+gst_zero_ring_memory_is_span (GstMemory * mem1, GstMemory * mem2,
+    gsize * offset)
+{
+  return FALSE;
+}
+
+static void
+gst_zero_ring_allocator_finalize (GObject * object)
+{
+  GstZeroRingAllocator *self = GST_ZERO_RING_ALLOCATOR (object);
+
+  while (self->spare) {
+    GstZeroRingMemory *next = (GstZeroRingMemory *) self->spare->data;
+
+    g_free (self->spare);
+    self->spare = next;
+  }
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (gst_zero_ring_allocator_parent_class)->finalize (object);
+}
+
+static void
+gst_zero_ring_allocator_class_init (GstZeroRingAllocatorClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstAllocatorClass *allocator_class = GST_ALLOCATOR_CLASS (klass);
+
+  gobject_class->finalize = gst_zero_ring_allocator_finalize;
+  allocator_class->alloc = gst_zero_ring_allocator_alloc;
+  allocator_class->free = gst_zero_ring_allocator_free;
+}
+
+static void
+gst_zero_ring_allocator_init (GstZeroRingAllocator * self)
+{
+  GstAllocator *allocator = GST_ALLOCATOR_CAST (self);
+
+  allocator->mem_type = GST_ZERO_RING_MEMORY_TYPE;
+  allocator->mem_map = gst_zero_ring_memory_map;
+  allocator->mem_unmap = gst_zero_ring_memory_unmap;
+  allocator->mem_share = gst_zero_ring_memory_share;
+  allocator->mem_copy = gst_zero_ring_memory_copy;
+  allocator->mem_is_span = gst_zero_ring_memory_is_span;
+  GST_OBJECT_FLAG_SET (self, GST_ALLOCATOR_FLAG_CUSTOM_ALLOC);
+  g_mutex_init (&self->lock);
+}
+
+/* Reserves @size bytes on @conn.  Returns 0 with *out, or a zb status. */
+static int
+gst_zero_ring_memory_reserve (GstZeroWriterConn * conn, gsize size,
+    gboolean dontwait, GstMemory ** out)
+{
+  GstAllocator *allocator = gst_zero_ring_allocator_get ();
+  GstZeroRingMemory *rm;
+  gpointer data = NULL;
+  int rc;
+
+  /* The struct first: its address names the reservation. */
+  rm = gst_zero_ring_allocator_take_spare (GST_ZERO_RING_ALLOCATOR
+      (allocator));
+  rc = gst_zero_writer_conn_reserve (conn, size, dontwait, rm, &data);
+  if (rc != ZB_OK) {
+    gst_zero_ring_allocator_keep_spare (GST_ZERO_RING_ALLOCATOR (allocator),
+        rm);
+    return rc;
+  }
+  gst_memory_init (GST_MEMORY_CAST (rm), 0, allocator, NULL, size, 0, 0,
+      size);
+  rm->data = data;
+  rm->conn = gst_zero_writer_conn_ref (conn);
+  *out = GST_MEMORY_CAST (rm);
+  return ZB_OK;
+}
+
+gconstpointer
+gst_zero_ring_pool_buffer_owner (GstBuffer * buffer)
+{
+  GstMemory *mem;
+
+  if (gst_buffer_n_memory (buffer) != 1)
+    return NULL;
+  mem = gst_buffer_peek_memory (buffer, 0);
+  if (!gst_memory_is_type (mem, GST_ZERO_RING_MEMORY_TYPE))
+    return NULL;
+  return mem->parent ? mem->parent : mem;
+}
+
+/* ------------------------------------------------------------------ */
+/* The pool.                                                           */
+
+struct _GstZeroRingPool
+{
+  GstBufferPool parent;
+
+  GstZeroWriterConn *conn;
+  gsize size;
+
+  GMutex lock;
+  /* guarded by lock */
+  GPtrArray *pending;           /* acquired, neither rendered nor released */
+  GstBuffer *ring_buffer;       /* the buffer made around a reservation */
+  GstBuffer *spare;             /* an emptied ring buffer, for reuse */
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstZeroRingPool, gst_zero_ring_pool,
+    GST_TYPE_BUFFER_POOL,
+    GST_DEBUG_CATEGORY_INIT (gst_zero_ring_pool_debug, "zeroringpool", 0,
+        "ZeroBuffer ring memory and buffer pool"));
+
+static gboolean
+gst_zero_ring_pool_set_config (GstBufferPool * pool, GstStructure * config)
+{
+  GstZeroRingPool *self = GST_ZERO_RING_POOL (pool);
+  guint size;
+
+  if (!gst_buffer_pool_config_get_params (config, NULL, &size, NULL, NULL))
+    return FALSE;
+  self->size = size;
+
+  return GST_BUFFER_POOL_CLASS (gst_zero_ring_pool_parent_class)->set_config
+      (pool, config);
+}
+
+static GstFlowReturn
+gst_zero_ring_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  GstZeroRingPool *self = GST_ZERO_RING_POOL (pool);
+  GstFlowReturn ret;
+  gboolean first;
+  GstMemory *mem = NULL;
+  int rc;
+
+  /* A reservation fixes the frame's place in the ring, so only the oldest
+   * frame in flight may hold one: while another pool buffer is pending the
+   * new one is plain memory and gets copied.  This also keeps a second
+   * acquire from waiting on the one reservation the library allows. */
+  g_mutex_lock (&self->lock);
+  first = self->pending->len == 0 && self->ring_buffer == NULL;
+  g_mutex_unlock (&self->lock);
+
+  if (first && self->size > 0) {
+    gboolean dontwait = params
+        && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
+
+    rc = gst_zero_ring_memory_reserve (self->conn, self->size, dontwait,
+        &mem);
+    if (rc == ZB_OK) {
+      GstBuffer *buf;
+
+      g_mutex_lock (&self->lock);
+      buf = self->spare;
+      self->spare = NULL;
+      g_mutex_unlock (&self->lock);
+      if (buf == NULL)
+        buf = gst_buffer_new ();
+      gst_buffer_append_memory (buf, mem);
+      g_mutex_lock (&self->lock);
+      g_ptr_array_add (self->pending, buf);
+      self->ring_buffer = buf;
+      g_mutex_unlock (&self->lock);
+      GST_LOG_OBJECT (pool, "ring buffer %p of %" G_GSIZE_FORMAT " bytes",
+          buf, self->size);
+      *buffer = buf;
+      return GST_FLOW_OK;
+    }
+    if (rc == ZB_ECANCELED && gst_zero_writer_conn_is_flushing (self->conn))
+      return GST_FLOW_FLUSHING;
+    GST_LOG_OBJECT (pool, "no reservation (%s), system memory instead",
+        zb_status_name (rc));
+  }
+
+  ret = GST_BUFFER_POOL_CLASS (gst_zero_ring_pool_parent_class)->acquire_buffer
+      (pool, buffer, params);
+  if (ret == GST_FLOW_OK) {
+    g_mutex_lock (&self->lock);
+    g_ptr_array_add (self->pending, *buffer);
+    g_mutex_unlock (&self->lock);
+  }
+  return ret;
+}
+
+static void
+gst_zero_ring_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
+{
+  GstZeroRingPool *self = GST_ZERO_RING_POOL (pool);
+  gboolean is_ring;
+
+  g_mutex_lock (&self->lock);
+  g_ptr_array_remove_fast (self->pending, buffer);
+  is_ring = self->ring_buffer == buffer;
+  if (is_ring)
+    self->ring_buffer = NULL;
+  g_mutex_unlock (&self->lock);
+
+  if (is_ring) {
+    /* Its memory was published, or is abandoned now; the empty buffer
+     * carries the next reservation. */
+    gst_buffer_remove_all_memory (buffer);
+    GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+    g_mutex_lock (&self->lock);
+    if (self->spare == NULL) {
+      self->spare = buffer;
+      buffer = NULL;
+    }
+    g_mutex_unlock (&self->lock);
+    if (buffer)
+      gst_buffer_unref (buffer);
+    return;
+  }
+  GST_BUFFER_POOL_CLASS (gst_zero_ring_pool_parent_class)->release_buffer
+      (pool, buffer);
+}
+
+static void
+gst_zero_ring_pool_flush_start (GstBufferPool * pool)
+{
+  gst_zero_writer_conn_set_pool_flushing (GST_ZERO_RING_POOL (pool)->conn,
+      TRUE);
+}
+
+static void
+gst_zero_ring_pool_flush_stop (GstBufferPool * pool)
+{
+  gst_zero_writer_conn_set_pool_flushing (GST_ZERO_RING_POOL (pool)->conn,
+      FALSE);
+}
+
+void
+gst_zero_ring_pool_buffer_rendered (GstBuffer * buffer)
+{
+  GstZeroRingPool *self;
+
+  if (buffer->pool == NULL || !GST_IS_ZERO_RING_POOL (buffer->pool))
+    return;
+  self = GST_ZERO_RING_POOL (buffer->pool);
+  g_mutex_lock (&self->lock);
+  g_ptr_array_remove_fast (self->pending, buffer);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+gst_zero_ring_pool_finalize (GObject * object)
+{
+  GstZeroRingPool *self = GST_ZERO_RING_POOL (object);
+
+  gst_zero_writer_conn_unref (self->conn);
+  g_ptr_array_unref (self->pending);
+  if (self->spare)
+    gst_buffer_unref (self->spare);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (gst_zero_ring_pool_parent_class)->finalize (object);
+}
+
+static void
+gst_zero_ring_pool_class_init (GstZeroRingPoolClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
+
+  gobject_class->finalize = gst_zero_ring_pool_finalize;
+  pool_class->set_config = gst_zero_ring_pool_set_config;
+  pool_class->acquire_buffer = gst_zero_ring_pool_acquire_buffer;
+  pool_class->release_buffer = gst_zero_ring_pool_release_buffer;
+  pool_class->flush_start = gst_zero_ring_pool_flush_start;
+  pool_class->flush_stop = gst_zero_ring_pool_flush_stop;
+}
+
+static void
+gst_zero_ring_pool_init (GstZeroRingPool * self)
+{
+  g_mutex_init (&self->lock);
+  self->pending = g_ptr_array_new ();
+}
+
+GstBufferPool *
+gst_zero_ring_pool_new (GstZeroWriterConn * conn, GstCaps * caps, gsize size)
+{
+  GstZeroRingPool *self = g_object_new (GST_TYPE_ZERO_RING_POOL, NULL);
+  GstStructure *config;
+
+  gst_object_ref_sink (self);
+  self->conn = gst_zero_writer_conn_ref (conn);
+  config = gst_buffer_pool_get_config (GST_BUFFER_POOL_CAST (self));
+  gst_buffer_pool_config_set_params (config, caps, size, 0, 0);
+  if (!gst_buffer_pool_set_config (GST_BUFFER_POOL_CAST (self), config)) {
+    gst_object_unref (self);
+    return NULL;
+  }
+  return GST_BUFFER_POOL_CAST (self);
+}

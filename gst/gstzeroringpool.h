@@ -1,0 +1,48 @@
+/* Ring memory and the buffer pool zerosink proposes: upstream draws its
+ * frames straight into reservations in the ring.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef __GST_ZERO_RING_POOL_H__
+#define __GST_ZERO_RING_POOL_H__
+
+#include <gst/gst.h>
+
+#include "gstzerowriterconn.h"
+
+G_BEGIN_DECLS
+
+#define GST_ZERO_RING_MEMORY_TYPE "ZeroBufferRing"
+
+/* The allocator of ring memory: one for the process, made on first use
+ * and kept, as GStreamer core keeps its system-memory allocator.  It only
+ * wraps reservations; gst_allocator_alloc() on it gives NULL. */
+#define GST_TYPE_ZERO_RING_ALLOCATOR (gst_zero_ring_allocator_get_type ())
+G_DECLARE_FINAL_TYPE (GstZeroRingAllocator, gst_zero_ring_allocator, GST,
+    ZERO_RING_ALLOCATOR, GstAllocator);
+
+/* Hands out buffers whose memory is a reservation in the writer's ring
+ * (only the oldest frame in flight may hold one; the others, and every
+ * buffer when reserving is not possible, are system memory that the sink
+ * copies in).  A ring buffer that is never rendered gives its space back
+ * when it is freed. */
+#define GST_TYPE_ZERO_RING_POOL (gst_zero_ring_pool_get_type ())
+G_DECLARE_FINAL_TYPE (GstZeroRingPool, gst_zero_ring_pool, GST,
+    ZERO_RING_POOL, GstBufferPool);
+
+/* A configured pool of @size-byte buffers for @caps on @conn. */
+GstBufferPool *gst_zero_ring_pool_new (GstZeroWriterConn * conn,
+    GstCaps * caps, gsize size);
+
+/* The reservation @buffer's only memory wraps (the owner to pass to
+ * gst_zero_writer_conn_write()), or NULL when it is not ring memory. */
+gconstpointer gst_zero_ring_pool_buffer_owner (GstBuffer * buffer);
+
+/* @buffer went through render: if it came from a ring pool it no longer
+ * holds back the next reservation. */
+void gst_zero_ring_pool_buffer_rendered (GstBuffer * buffer);
+
+G_END_DECLS
+
+#endif /* __GST_ZERO_RING_POOL_H__ */

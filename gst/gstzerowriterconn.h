@@ -1,0 +1,84 @@
+/* A writer's connection to one ZeroBuffer, shared by the threads that
+ * write into it.
+ *
+ * Copyright (C) 2026 gst-zerobuffer authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef __GST_ZERO_WRITER_CONN_H__
+#define __GST_ZERO_WRITER_CONN_H__
+
+#include <gst/gst.h>
+#include <zerobuffer/zerobuffer.h>
+
+G_BEGIN_DECLS
+
+/* A zb_writer is single-threaded, but three kinds of thread use one: the
+ * streaming thread (render, caps, EOS), an upstream thread taking a buffer
+ * from the ring pool (reserve), and whichever thread frees a pool buffer
+ * that was never rendered (release).  The connection makes them take
+ * turns, carries every reason to stop waiting (unlock, flushing, pool
+ * flushing, close) into zb_writer_interrupt(), and keeps the writer (and
+ * so the mapping) open while any reservation's memory is alive.
+ * Reference counted; every function is thread-safe. */
+typedef struct _GstZeroWriterConn GstZeroWriterConn;
+
+/* Takes @writer.  @write_timeout: ms to wait for ring space (-1 = while
+ * the reader lives); @drop: never wait for space. */
+GstZeroWriterConn *gst_zero_writer_conn_new (zb_writer * writer,
+    gint write_timeout, gboolean drop);
+GstZeroWriterConn *gst_zero_writer_conn_ref (GstZeroWriterConn * conn);
+void gst_zero_writer_conn_unref (GstZeroWriterConn * conn);
+
+/* Detach from the reader as soon as no reservation's memory is left (the
+ * reader then sees end of stream), and wake every wait.  Idempotent. */
+void gst_zero_writer_conn_close (GstZeroWriterConn * conn);
+
+/* Borrow the writer for short calls that never wait (metadata, sizes,
+ * stats).  NULL when interrupted or closed; otherwise end with
+ * gst_zero_writer_conn_end_call(). */
+zb_writer *gst_zero_writer_conn_begin_call (GstZeroWriterConn * conn);
+void gst_zero_writer_conn_end_call (GstZeroWriterConn * conn);
+
+/* The element's unlock()/unlock_stop(); @flushing marks the pad flushing
+ * until gst_zero_writer_conn_flush_stop(). */
+void gst_zero_writer_conn_set_unlocked (GstZeroWriterConn * conn,
+    gboolean unlocked, gboolean flushing);
+void gst_zero_writer_conn_flush_stop (GstZeroWriterConn * conn);
+/* The ring pool's flush_start()/flush_stop(). */
+void gst_zero_writer_conn_set_pool_flushing (GstZeroWriterConn * conn,
+    gboolean flushing);
+/* TRUE while the pad or the pool is flushing. */
+gboolean gst_zero_writer_conn_is_flushing (GstZeroWriterConn * conn);
+
+/* Zero-copy: reserve a frame of @size bytes for @owner (the memory that
+ * will wrap it) without waiting for another thread; waits for ring space
+ * only when the wait is unbounded and !@dontwait.  Returns 0 with *data
+ * pointing into the ring, ZB_ECANCELED when interrupted, or another code
+ * meaning "use system memory instead".  On success the connection stays
+ * open until gst_zero_writer_conn_release (conn, owner). */
+int gst_zero_writer_conn_reserve (GstZeroWriterConn * conn, gsize size,
+    gboolean dontwait, gconstpointer owner, gpointer * data);
+/* @owner's memory is gone: its reservation is dropped if it was never
+ * committed.  Never waits; any thread. */
+void gst_zero_writer_conn_release (GstZeroWriterConn * conn,
+    gconstpointer owner);
+
+typedef struct
+{
+  gboolean in_place;            /* committed the reservation, no copy */
+  gdouble utilization;          /* share of the ring in use afterwards */
+} GstZeroWriteResult;
+
+/* Write @buffer (@size bytes) as one frame: commit it in place when
+ * @owner (the root memory of its only memory, or NULL) holds the current
+ * reservation, else copy it in once, waiting for space as configured.
+ * Returns a zb status; on failure *detail (free it) says why.  ZB_EBUSY: a
+ * pool buffer not rendered yet holds the ring's next slot, so this one
+ * cannot go first; reservations stay off on this connection from then on. */
+int gst_zero_writer_conn_write (GstZeroWriterConn * conn, GstBuffer * buffer,
+    gsize size, gconstpointer owner, GstZeroWriteResult * result,
+    gchar ** detail);
+
+G_END_DECLS
+
+#endif /* __GST_ZERO_WRITER_CONN_H__ */
