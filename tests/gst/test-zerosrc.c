@@ -15,6 +15,8 @@
 #include <gst/check/gstharness.h>
 #include <zerobuffer/zerobuffer.h>
 
+#include "zbgsttest.h"
+
 /* 4x4 GRAY8: 16-byte frames with a framerate for the PTS checks. */
 #define VIDEO_CAPS "video/x-raw, format=(string)GRAY8, width=(int)4, " \
   "height=(int)4, framerate=(fraction)30/1"
@@ -31,7 +33,7 @@
 #define HOLD_FRAME 4000
 #define HOLD_T (HOLD_FRAME + ZB_FRAME_HEADER_SIZE)
 
-#define STOP_DEADLINE_MS 2000
+#define STOP_DEADLINE_MS ZB_STOP_BOUND_MS
 
 static gchar *
 make_name (const gchar * tag)
@@ -358,8 +360,8 @@ stop_within_deadline (GstElement * el)
   }
   done = s.done;
   g_mutex_unlock (&s.lock);
-  fail_unless (done, "state change to NULL took more than %d ms",
-      STOP_DEADLINE_MS);
+  fail_unless (done, "state change to NULL took more than %" G_GINT64_FORMAT
+      " ms", STOP_DEADLINE_MS);
   g_thread_join (t);
   GST_INFO ("stopped in %" G_GINT64_FORMAT " us",
       g_get_monotonic_time () - start);
@@ -367,74 +369,39 @@ stop_within_deadline (GstElement * el)
   g_cond_clear (&s.cond);
 }
 
-/* Waits for zerosrc's own debug line saying it is about to block, so a
- * stop test really stops a blocked wait rather than racing it. */
-typedef struct
-{
-  GMutex lock;
-  GCond cond;
-  gchar *needle;
-  gboolean seen;
-} LogWatch;
+/* Polls @cond on @name's header until it holds (20 s at most): the states
+ * a stop test wants to interrupt, seen from outside as any user would. */
+typedef gboolean (*InfoCond) (const zb_info * info);
 
 static void
-log_watch_func (GstDebugCategory * cat, GstDebugLevel level,
-    const gchar * file, const gchar * function, gint line, GObject * object,
-    GstDebugMessage * message, gpointer user_data)
+wait_for_header (const gchar * name, InfoCond cond, const gchar * what)
 {
-  LogWatch *lw = user_data;
-  const gchar *text;
+  gint64 end = g_get_monotonic_time () + ZB_BOUND_MS (20000) *
+      G_TIME_SPAN_MILLISECOND;
+  zb_info info;
 
-  if (strcmp (gst_debug_category_get_name (cat), "zerosrc") != 0)
-    return;
-  text = gst_debug_message_get (message);
-  if (text == NULL || strstr (text, lw->needle) == NULL)
-    return;
-  g_mutex_lock (&lw->lock);
-  lw->seen = TRUE;
-  g_cond_signal (&lw->cond);
-  g_mutex_unlock (&lw->lock);
-}
-
-static LogWatch *
-log_watch_new (const gchar * needle)
-{
-  LogWatch *lw = g_new0 (LogWatch, 1);
-
-  g_mutex_init (&lw->lock);
-  g_cond_init (&lw->cond);
-  lw->needle = g_strdup (needle);
-  gst_debug_set_active (TRUE);
-  gst_debug_set_threshold_for_name ("zerosrc", GST_LEVEL_LOG);
-  gst_debug_add_log_function (log_watch_func, lw, NULL);
-  return lw;
-}
-
-static void
-log_watch_wait (LogWatch * lw)
-{
-  gint64 end = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
-  gboolean seen;
-
-  g_mutex_lock (&lw->lock);
-  while (!lw->seen) {
-    if (!g_cond_wait_until (&lw->cond, &lw->lock, end))
-      break;
+  while (g_get_monotonic_time () < end) {
+    if (zb_inspect (name, &info) == ZB_OK && cond (&info))
+      return;
+    g_usleep (1000);
   }
-  seen = lw->seen;
-  g_mutex_unlock (&lw->lock);
-  fail_unless (seen, "zerosrc never logged \"%s\"", lw->needle);
+  fail ("buffer %s never showed %s", name, what);
 }
 
-/* Only once no other thread can be logging any more. */
-static void
-log_watch_free (LogWatch * lw)
+/* The buffer exists with us as its reader: zerosrc has started and its
+ * streaming thread waits (or is about to wait) for a writer. */
+static gboolean
+reader_is_ours (const zb_info * info)
 {
-  gst_debug_remove_log_function_by_data (lw);
-  g_mutex_clear (&lw->lock);
-  g_cond_clear (&lw->cond);
-  g_free (lw->needle);
-  g_free (lw);
+  return info->reader_pid == (uint64_t) getpid () && info->writer_pid == 0;
+}
+
+/* The first frame was read and given back: the streaming thread is back
+ * in create(), waiting for the next one. */
+static gboolean
+first_frame_returned (const zb_info * info)
+{
+  return info->payload_read_count >= 1;
 }
 
 /* ------------------------------------------------------------ caps */
@@ -1268,15 +1235,13 @@ GST_START_TEST (test_stop_while_waiting_for_writer)
   gchar *name = make_name ("stopw");
   GstBus *bus;
   GstHarness *h = src_new (name, &bus);
-  LogWatch *lw = log_watch_new ("waiting for a writer");
 
   gst_harness_play (h);
-  log_watch_wait (lw);
+  wait_for_header (name, reader_is_ours, "a reader waiting for a writer");
   stop_within_deadline (h->element);
   assert_no_leftovers (name);
   fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
   src_free (h, bus, name);
-  log_watch_free (lw);
   g_free (name);
 }
 
@@ -1289,7 +1254,6 @@ GST_START_TEST (test_stop_while_waiting_for_frame)
   GstHarness *h = src_new (name, &bus);
   guint8 frame[VIDEO_FRAME];
   zb_writer *w = NULL;
-  LogWatch *lw = log_watch_new ("waiting for frame 2");
 
   gst_harness_play (h);
   fail_unless_equals_int (zb_writer_open (&w, name, 10000), ZB_OK);
@@ -1299,14 +1263,13 @@ GST_START_TEST (test_stop_while_waiting_for_frame)
   fail_unless_equals_int (zb_writer_write (w, frame, sizeof frame, 10000),
       ZB_OK);
   gst_buffer_unref (pull_frame (h, VIDEO_FRAME, 1));
-  log_watch_wait (lw);
+  wait_for_header (name, first_frame_returned, "the first frame released");
 
   stop_within_deadline (h->element);
   assert_no_leftovers (name);
   fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
   zb_writer_close (w);
   src_free (h, bus, name);
-  log_watch_free (lw);
   g_free (name);
 }
 
@@ -1513,4 +1476,4 @@ zerosrc_suite (void)
   return s;
 }
 
-GST_CHECK_MAIN (zerosrc);
+ZB_GST_CHECK_MAIN (zerosrc, "zerosrc", "queue", "fakesink");
