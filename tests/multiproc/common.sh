@@ -8,6 +8,17 @@
 
 set -u
 
+# Time scale for every upper bound on time a test asserts (a dead peer
+# noticed within N s, a stop that must not hang): meson sets ZB_TIME_SCALE
+# to 4 in sanitized builds; export it by hand for a slow machine.  Write a
+# bound as $((N * SCALE)) seconds or $((N_MS * SCALE)) ms.  Deadlines that
+# only stop a wait for a condition are generous literals (>= 10 s); lower
+# bounds (something must not happen within N ms) are never scaled.
+SCALE=${ZB_TIME_SCALE:-1}
+case $SCALE in
+  ''|*[!0-9]*|0) SCALE=1 ;;
+esac
+
 : "${ZEROBUFFER:?set ZEROBUFFER to the zerobuffer tool (meson does)}"
 ZB=$ZEROBUFFER
 [ -x "$ZB" ] || { echo "SKIP: $ZB not executable"; exit 77; }
