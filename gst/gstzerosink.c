@@ -400,6 +400,20 @@ gst_zero_sink_get_property (GObject * object, guint prop_id,
 static GstFlowReturn gst_zero_sink_connect (GstZeroSink * self,
     gboolean once);
 
+/* Counters are notified at end of stream and at stop, not per frame:
+ * gst-launch -v would print every notification.  frames-dropped, which
+ * says something went wrong, is also notified as it happens. */
+static void
+gst_zero_sink_notify_stats (GstZeroSink * self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_WRITTEN]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_DROPPED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_COPIED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_WRITTEN]);
+  g_object_notify_by_pspec (G_OBJECT (self),
+      properties[PROP_RING_UTILIZATION]);
+}
+
 static gboolean
 gst_zero_sink_start (GstBaseSink * bsink)
 {
@@ -480,6 +494,7 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   self->frame_size = 0;
   self->eos_closed = FALSE;
 
+  gst_zero_sink_notify_stats (self);
   GST_DEBUG_OBJECT (self, "stopped");
   return TRUE;
 }
@@ -819,6 +834,7 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
           self->name);
       gst_zero_sink_drop_conn (self);
       self->eos_closed = TRUE;
+      gst_zero_sink_notify_stats (self);
       break;
     case GST_EVENT_FLUSH_STOP:
       g_mutex_lock (&self->lock);
