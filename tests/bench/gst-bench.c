@@ -142,6 +142,17 @@ static GOptionEntry entries[] = {
 
 /* ------------------------------------------------------------ helpers */
 
+/* ZB_SPIN_US in the environment sets both elements' spin-us (off by
+ * default, as in the elements), so spinning can be measured the same way
+ * as before it became an option. */
+static guint
+bench_spin_us (void)
+{
+  const gchar *env = g_getenv ("ZB_SPIN_US");
+
+  return env ? (guint) MIN (g_ascii_strtoull (env, NULL, 10), 10000) : 0;
+}
+
 static int64_t
 now_ns (void)
 {
@@ -599,8 +610,9 @@ run_reader (void)
     c.lat[i] = -1.0;            /* not 0: malloc+zeroing becomes calloc */
   if (c.zero)
     desc = g_strdup_printf ("zerosrc name=src buffer-name=%s "
-        "payload-size=%" G_GINT64_FORMAT " ! fakesink name=sink sync=false "
-        "enable-last-sample=false", opt_name, opt_ring);
+        "payload-size=%" G_GINT64_FORMAT " spin-us=%u ! fakesink name=sink "
+        "sync=false enable-last-sample=false", opt_name, opt_ring,
+        bench_spin_us ());
   else
     desc = g_strdup_printf ("shmsrc name=src socket-path=%s is-live=true ! "
         "%s ! fakesink name=sink sync=false enable-last-sample=false",
@@ -659,8 +671,8 @@ run_writer (void)
   c.frames = opt_frames;
   c.warmup = opt_warmup;
   if (c.zero)
-    sink_desc = g_strdup_printf ("zerosink name=sink buffer-name=%s",
-        opt_name);
+    sink_desc = g_strdup_printf ("zerosink name=sink buffer-name=%s "
+        "spin-us=%u", opt_name, bench_spin_us ());
   else if (g_str_equal (opt_transport, "none"))
     sink_desc = g_strdup ("fakesink name=sink");
   else
