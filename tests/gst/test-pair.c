@@ -26,22 +26,6 @@ make_name (const gchar * tag)
       g_atomic_int_add (&counter, 1), tag);
 }
 
-static void
-assert_no_leftovers (const gchar * name)
-{
-  const gchar *paths[][2] = { {"/dev/shm/", ""}, {"/dev/shm/sem.sem-w-", ""},
-  {"/dev/shm/sem.sem-r-", ""}, {ZB_LOCK_DIR "/", ".lock"}
-  };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (paths); i++) {
-    gchar *path = g_strconcat (paths[i][0], name, paths[i][1], NULL);
-
-    fail_if (g_file_test (path, G_FILE_TEST_EXISTS), "%s left behind", path);
-    g_free (path);
-  }
-}
-
 /* Every buffer a fakesink receives, as a checksum, in order. */
 typedef struct
 {
@@ -201,7 +185,7 @@ GST_START_TEST (test_video_both_zero_copy)
   gst_element_set_state (rx, GST_STATE_NULL);
   gst_object_unref (tx);
   gst_object_unref (rx);
-  assert_no_leftovers (name);
+  zb_gst_assert_no_leftovers (name);
   collected_clear (&want);
   collected_clear (&got);
   g_free (name);
@@ -274,7 +258,7 @@ GST_START_TEST (test_bytes_of_every_size)
   gst_harness_teardown (h);
   gst_element_set_state (rx, GST_STATE_NULL);
   gst_object_unref (rx);
-  assert_no_leftovers (name);
+  zb_gst_assert_no_leftovers (name);
   g_ptr_array_unref (want);
   collected_clear (&got);
   g_free (name);

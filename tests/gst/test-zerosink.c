@@ -48,26 +48,6 @@ make_reader (const gchar * name, guint64 payload, guint64 metadata)
   return r;
 }
 
-/* Nothing of the buffer may be left behind. */
-static void
-assert_clean (const gchar * name)
-{
-  gchar *p;
-
-  p = g_strdup_printf ("/dev/shm/%s", name);
-  fail_if (g_file_test (p, G_FILE_TEST_EXISTS), "%s left behind", p);
-  g_free (p);
-  p = g_strdup_printf ("/dev/shm/sem.sem-w-%s", name);
-  fail_if (g_file_test (p, G_FILE_TEST_EXISTS), "%s left behind", p);
-  g_free (p);
-  p = g_strdup_printf ("/dev/shm/sem.sem-r-%s", name);
-  fail_if (g_file_test (p, G_FILE_TEST_EXISTS), "%s left behind", p);
-  g_free (p);
-  p = g_strdup_printf (ZB_LOCK_DIR "/%s.lock", name);
-  fail_if (g_file_test (p, G_FILE_TEST_EXISTS), "%s left behind", p);
-  g_free (p);
-}
-
 /* Runs in the runner after the tests: a failed test exits without
  * closing its reader.  Creating a reader on a name clears what a dead one
  * left (a live one refuses), closing it removes the rest. */
@@ -305,7 +285,7 @@ GST_START_TEST (test_metadata_json)
   expect_no_error (s.bus);
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -338,7 +318,7 @@ GST_START_TEST (test_metadata_block_size)
   sink_free (&s);
   zb_reader_close (r);
 
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -428,7 +408,7 @@ GST_START_TEST (test_frames_in_order)
   expect_no_error (s.bus);
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -469,7 +449,7 @@ GST_START_TEST (test_eos)
   expect_no_error (s.bus);
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -578,7 +558,7 @@ GST_START_TEST (test_pool_zero_copy)
   expect_no_error (s.bus);
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -627,7 +607,7 @@ GST_START_TEST (test_pool_out_of_order)
   expect_no_error (s.bus);
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -704,7 +684,7 @@ GST_START_TEST (test_pipeline_videotestsrc)
   gst_object_unref (sink);
   gst_object_unref (pipeline);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -830,7 +810,7 @@ GST_START_TEST (test_pipeline_queue_integrity)
   g_ptr_array_unref (st.sums);
   g_ptr_array_unref (want);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -920,7 +900,7 @@ GST_START_TEST (test_block_while_held)
   expect_no_error (s.bus);
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -951,7 +931,7 @@ GST_START_TEST (test_on_full_drop)
   expect_no_error (s.bus);
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -973,7 +953,7 @@ GST_START_TEST (test_write_timeout)
 
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -1039,7 +1019,7 @@ GST_START_TEST (test_error_no_reader)
     gst_object_unref (sink);
   }
 
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -1056,7 +1036,7 @@ GST_START_TEST (test_error_reader_gone)
           pattern_buffer (SMALL_SIZE, 0)), GST_FLOW_OK);
   read_frame (r, SMALL_SIZE, 0);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
 
   fail_unless_equals_int (gst_harness_push (s.h,
           pattern_buffer (SMALL_SIZE, 1)), GST_FLOW_ERROR);
@@ -1094,7 +1074,7 @@ GST_START_TEST (test_reconnect)
   expect_no_error (s.bus);
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -1126,7 +1106,7 @@ GST_START_TEST (test_error_frame_too_large)
 
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -1170,7 +1150,7 @@ GST_START_TEST (test_caps_change_refused)
 
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -1209,7 +1189,7 @@ GST_START_TEST (test_earlier_writer_metadata)
   fail_unless_equals_int (zb_reader_acquire (r, &f, 100), ZB_EOS);
 
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -1250,7 +1230,7 @@ GST_START_TEST (test_stop_while_blocked_on_space)
 
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -1317,7 +1297,7 @@ GST_START_TEST (test_stop_while_pool_waits)
   gst_object_unref (at.pool);
   sink_free (&s);
   zb_reader_close (r);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 
@@ -1369,7 +1349,7 @@ GST_START_TEST (test_stop_while_waiting_for_reader)
   expect_no_error (s.bus);
 
   sink_free (&s);
-  assert_clean (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (name);
 }
 

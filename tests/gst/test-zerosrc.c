@@ -129,22 +129,6 @@ in_ring (GstBuffer * buf, const gchar * name)
   return found;
 }
 
-static void
-assert_no_leftovers (const gchar * name)
-{
-  const gchar *paths[][2] = { {"/dev/shm/", ""}, {"/dev/shm/sem.sem-w-", ""},
-  {"/dev/shm/sem.sem-r-", ""}, {ZB_LOCK_DIR "/", ".lock"}
-  };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (paths); i++) {
-    gchar *path = g_strconcat (paths[i][0], name, paths[i][1], NULL);
-
-    fail_if (g_file_test (path, G_FILE_TEST_EXISTS), "%s left behind", path);
-    g_free (path);
-  }
-}
-
 /* ------------------------------------------------------------ writer */
 
 typedef struct
@@ -231,7 +215,7 @@ src_free (GstHarness * h, GstBus * bus, const gchar * name)
 {
   gst_harness_teardown (h);
   gst_object_unref (bus);
-  assert_no_leftovers (name);
+  zb_gst_assert_no_leftovers (name);
 }
 
 static GstBuffer *
@@ -1098,7 +1082,7 @@ GST_START_TEST (test_queue_holding_frames_does_not_deadlock)
   gst_object_unref (src);
   gst_object_unref (sink);
   gst_object_unref (pipeline);
-  assert_no_leftovers (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (desc);
   g_free (name);
 }
@@ -1239,7 +1223,7 @@ GST_START_TEST (test_stop_while_waiting_for_writer)
   gst_harness_play (h);
   wait_for_header (name, reader_is_ours, "a reader waiting for a writer");
   stop_within_deadline (h->element);
-  assert_no_leftovers (name);
+  zb_gst_assert_no_leftovers (name);
   fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
   src_free (h, bus, name);
   g_free (name);
@@ -1266,7 +1250,7 @@ GST_START_TEST (test_stop_while_waiting_for_frame)
   wait_for_header (name, first_frame_returned, "the first frame released");
 
   stop_within_deadline (h->element);
-  assert_no_leftovers (name);
+  zb_gst_assert_no_leftovers (name);
   fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
   zb_writer_close (w);
   src_free (h, bus, name);
@@ -1368,7 +1352,7 @@ GST_START_TEST (test_name_taken)
   /* The failed start left the owner's buffer alone. */
   fail_unless (g_file_test (path, G_FILE_TEST_EXISTS));
   zb_reader_close (other);
-  assert_no_leftovers (name);
+  zb_gst_assert_no_leftovers (name);
   g_free (path);
   g_free (name);
 }

@@ -12,6 +12,7 @@
 
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
+#include <zerobuffer/zerobuffer.h>
 
 #ifndef ZB_SANITIZED
 #define ZB_SANITIZED 0
@@ -25,6 +26,23 @@
 #define ZB_BOUND_MS(ms) ((gint64) (ms) * ZB_TIME_SCALE)
 /* A state change to NULL, whatever the element was waiting for. */
 #define ZB_STOP_BOUND_MS ZB_BOUND_MS (5000)
+
+/* Every kernel object of buffer @name is gone. */
+static inline void
+zb_gst_assert_no_leftovers (const gchar * name)
+{
+  const gchar *paths[][2] = { {"/dev/shm/", ""}, {"/dev/shm/sem.sem-w-", ""},
+  {"/dev/shm/sem.sem-r-", ""}, {ZB_LOCK_DIR "/", ".lock"}
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (paths); i++) {
+    gchar *path = g_strconcat (paths[i][0], name, paths[i][1], NULL);
+
+    fail_if (g_file_test (path, G_FILE_TEST_EXISTS), "%s left behind", path);
+    g_free (path);
+  }
+}
 
 /* Elements a test program needs.  Ours missing is a failure (the build is
  * broken); a system one missing is a skip, exit 77, never a silent pass. */
