@@ -189,10 +189,10 @@ test_silent_close (void)
   expect_frame (&g, 20, 2);
   expect_frame (&g, 30, 3);
   t0 = zbt_now_ms ();
-  CHECK_RC (zb_reader_acquire (g.r, &f, 10000), ZB_EOS);
+  CHECK_RC (zb_reader_acquire (g.r, &f, ZBT_LONG_MS), ZB_EOS);
   dt = zbt_now_ms () - t0;
   zbt_note ("EOS after a silent close: %.0f ms", dt);
-  CHECK (dt < 1000);
+  CHECK (dt < ZBT_PROMPT_MS);
   CHECK_RC (zb_reader_acquire (g.r, &f, 1000), ZB_EOS);
   rig_close (&g);
 
@@ -204,10 +204,10 @@ test_silent_close (void)
   expect_frame (&g, 10, 1);
   expect_frame (&g, 20, 2);
   t0 = zbt_now_ms ();
-  CHECK_RC (zb_reader_acquire (g.r, &f, 3000), ZB_EOS);
+  CHECK_RC (zb_reader_acquire (g.r, &f, ZBT_LONG_MS), ZB_EOS);
   dt = zbt_now_ms () - t0;
   zbt_note ("EOS after a fast silent writer: %.0f ms", dt);
-  CHECK (dt < 1000);
+  CHECK (dt < ZBT_PROMPT_MS);
   rig_close (&g);
 }
 
@@ -233,11 +233,11 @@ test_inflated_count (void)
   CHECK_EQ (oieb (&g, OFF_WRITTEN_COUNT), 6);
   expect_frame (&g, 5, 4);
   t0 = zbt_now_ms ();
-  CHECK_RC (zb_reader_acquire (g.r, &f, 5000), ZB_EOS);
+  CHECK_RC (zb_reader_acquire (g.r, &f, ZBT_LONG_MS), ZB_EOS);
   dt = zbt_now_ms () - t0;
   zbt_note ("EOS with written_count %" PRIu64 " > read_count %" PRIu64
       ": %.0f ms", oieb (&g, OFF_WRITTEN_COUNT), oieb (&g, OFF_READ_COUNT), dt);
-  CHECK (dt < 1000);
+  CHECK (dt < ZBT_PROMPT_MS);
   CHECK_EQ (oieb (&g, OFF_PAYLOAD_FREE), 1024);
   rig_close (&g);
 }
@@ -256,7 +256,8 @@ static void
 expect_corrupt (rig * g, const char *what)
 {
   zb_frame f;
-  int rc = zb_reader_acquire (g->r, &f, 1000);
+  /* A long timeout, so that a wait shows in expect_corrupt_now(). */
+  int rc = zb_reader_acquire (g->r, &f, ZBT_LONG_MS);
 
   if (rc != ZB_ECORRUPT) {
     fprintf (stderr, "%s: acquire returned %s, want ZB_ECORRUPT\n", what,
@@ -372,7 +373,7 @@ test_corrupt (void)
   zbt_atomic_add (&g.e.m, OFF_PAYLOAD_FREE, -8);
   zbt_set (&g.e.m, OFF_WRITER_PID, 0);
   {
-    int rc = zb_reader_acquire (g.r, &f, 2000);
+    int rc = zb_reader_acquire (g.r, &f, ZBT_LONG_MS);
 
     CHECK (rc == ZB_ECORRUPT || rc == ZB_EOS);
     zbt_note ("writer left 8 stray bytes: %s", zb_status_name (rc));
@@ -449,7 +450,7 @@ expect_corrupt_now (rig * g, const char *what, const char *detail)
 
   expect_corrupt (g, what);
   dt = zbt_now_ms () - t0;
-  if (dt > 500 || strstr (zb_last_error (), detail) == NULL) {
+  if (dt >= ZBT_PROMPT_MS || strstr (zb_last_error (), detail) == NULL) {
     fprintf (stderr, "%s: after %.0f ms, detail '%s' (want '%s')\n", what,
         dt, zb_last_error (), detail);
     CHECK (0);
@@ -512,7 +513,7 @@ test_pid_fallback (void)
   t0 = zbt_now_ms ();
   CHECK_RC (zb_reader_acquire (g.r, &f, 400), ZB_ETIMEDOUT);
   dt = zbt_now_ms () - t0;
-  CHECK (dt >= 380 && dt < 2000);
+  CHECK (dt >= 380 && dt < ZBT_PROMPT_MS);
   rig_close (&g);
 
   /* A dead pid: the frames it finished are still delivered, then gone. */
@@ -523,10 +524,10 @@ test_pid_fallback (void)
   expect_frame (&g, 10, 1);
   expect_frame (&g, 20, 2);
   t0 = zbt_now_ms ();
-  CHECK_RC (zb_reader_acquire (g.r, &f, 5000), ZB_EWRITERGONE);
+  CHECK_RC (zb_reader_acquire (g.r, &f, ZBT_LONG_MS), ZB_EWRITERGONE);
   dt = zbt_now_ms () - t0;
   zbt_note ("upstream writer with a dead pid detected after %.0f ms", dt);
-  CHECK (dt < 2000);
+  CHECK (dt < ZBT_PROMPT_MS);
   rig_close (&g);
 }
 
