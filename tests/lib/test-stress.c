@@ -50,14 +50,14 @@ writer_run (void *arg)
     if (seq % 5 == 0) {
       void *p;
 
-      rc = zb_writer_reserve (writer, len + 7, &p, 10000);
+      rc = zb_writer_reserve (writer, len + 7, &p, ZBT_LONG_MS);
       if (rc == 0) {
         zbt_fill (p, len, seq);
         rc = zb_writer_commit (writer, len);
       }
     } else {
       zbt_fill (buf, len, seq);
-      rc = zb_writer_write (writer, buf, len, 10000);
+      rc = zb_writer_write (writer, buf, len, ZBT_LONG_MS);
     }
     if (rc != 0) {
       fprintf (stderr, "writer: frame %" PRIu64 " (%zu bytes): %s (%s)\n",
@@ -151,7 +151,7 @@ main (int argc, char **argv)
       /* The writer may be waiting for what we hold: give it all up. */
       while (nheld > 0)
         hand_over (&held[--nheld]);
-      rc = zb_reader_acquire (reader, &f, 10000);
+      rc = zb_reader_acquire (reader, &f, ZBT_LONG_MS);
       if (zbt_now_ms () - t0 > 5000)
         fprintf (stderr, "stalled for %.0f ms\n", zbt_now_ms () - t0);
     }

@@ -71,7 +71,7 @@ job_start (job * j, pthread_t * t)
   atomic_store (&j->started, 0);
   atomic_store (&j->done, 0);
   REQUIRE (pthread_create (t, NULL, job_run, j) == 0);
-  REQUIRE (WAIT_UNTIL (atomic_load (&j->started), 5000));
+  REQUIRE (WAIT_UNTIL (atomic_load (&j->started), 10000));
   /* Give it time to really block; the checks hold either way. */
   zbt_sleep_ms (150);
   CHECK (!atomic_load (&j->done));
@@ -144,13 +144,13 @@ test_interrupt_reader (void)
   ms = job_finish (&j, t, t0);
   zbt_note ("interrupted acquire returned after %.1f ms", ms);
   CHECK_RC (j.rc, ZB_ECANCELED);
-  CHECK (ms < 500);
+  CHECK (ms < ZBT_PROMPT_MS);
 
   /* Sticky until cleared, and immediate even with a long timeout. */
   t0 = zbt_now_ms ();
   CHECK_RC (zb_reader_acquire (p.r, &f, 0), ZB_ECANCELED);
-  CHECK_RC (zb_reader_acquire (p.r, &f, 2000), ZB_ECANCELED);
-  CHECK (zbt_now_ms () - t0 < 200);
+  CHECK_RC (zb_reader_acquire (p.r, &f, ZBT_LONG_MS), ZB_ECANCELED);
+  CHECK (zbt_now_ms () - t0 < ZBT_PROMPT_MS);
   zb_reader_interrupt (p.r, 0);
   CHECK_RC (zb_reader_acquire (p.r, &f, 0), ZB_ETIMEDOUT);
   CHECK_RC (zb_writer_write (p.w, "x", 1, 0), 0);
@@ -182,7 +182,7 @@ test_interrupt_reader (void)
     zb_reader_interrupt (r, 1);
     ms = job_finish (&j, t, t0);
     CHECK_RC (j.rc, ZB_ECANCELED);
-    CHECK (ms < 500);
+    CHECK (ms < ZBT_PROMPT_MS);
     zb_reader_close (r);
     CHECK (zbt_all_gone (name));
   }
@@ -218,16 +218,16 @@ test_interrupt_writer (void)
     zbt_note ("interrupted %s returned after %.1f ms",
         kind == J_WRITE ? "write" : "reserve", ms);
     CHECK_RC (j.rc, ZB_ECANCELED);
-    CHECK (ms < 500);
+    CHECK (ms < ZBT_PROMPT_MS);
     /* Nothing was published or taken. */
     CHECK_EQ (zbt_get (&p.m, OFF_WRITTEN_COUNT), wc);
     CHECK_EQ (zbt_get (&p.m, OFF_PAYLOAD_FREE), fb);
 
     /* Calls that would have to wait fail at once until cleared. */
     t0 = zbt_now_ms ();
-    CHECK_RC (zb_writer_write (p.w, buf, 200, 2000), ZB_ECANCELED);
-    CHECK_RC (zb_writer_reserve (p.w, 200, &ptr, 2000), ZB_ECANCELED);
-    CHECK (zbt_now_ms () - t0 < 200);
+    CHECK_RC (zb_writer_write (p.w, buf, 200, ZBT_LONG_MS), ZB_ECANCELED);
+    CHECK_RC (zb_writer_reserve (p.w, 200, &ptr, ZBT_LONG_MS), ZB_ECANCELED);
+    CHECK (zbt_now_ms () - t0 < ZBT_PROMPT_MS);
     zb_writer_interrupt (p.w, 0);
     CHECK_RC (zb_writer_write (p.w, buf, 200, 0), ZB_ETIMEDOUT);
     while (zb_reader_acquire (p.r, &f, 0) == 0)
@@ -254,7 +254,7 @@ test_reader_closes_under_writer (void)
   j.w = p.w;
   j.kind = J_WRITE;
   j.size = 200;
-  j.timeout = 10000;
+  j.timeout = ZBT_LONG_MS;
   job_start (&j, &t);
   t0 = zbt_now_ms ();
   zb_reader_close (p.r);
@@ -262,7 +262,7 @@ test_reader_closes_under_writer (void)
   zbt_note ("writer blocked on a full ring saw the reader close after "
       "%.1f ms", ms);
   CHECK_RC (j.rc, ZB_EREADERGONE);
-  CHECK (ms < 1000);
+  CHECK (ms < ZBT_PROMPT_MS);
   zb_writer_close (p.w);
   zbt_shm_unmap (&p.m);
   CHECK (zbt_all_gone (p.name));
@@ -280,7 +280,7 @@ test_writer_closes_under_reader (void)
   pair_open (&p, 4096);
   j.r = p.r;
   j.kind = J_ACQUIRE;
-  j.timeout = 10000;
+  j.timeout = ZBT_LONG_MS;
   job_start (&j, &t);
   t0 = zbt_now_ms ();
   zb_writer_close (p.w);
@@ -288,7 +288,7 @@ test_writer_closes_under_reader (void)
   ms = job_finish (&j, t, t0);
   zbt_note ("blocked reader saw a clean writer close after %.1f ms", ms);
   CHECK_RC (j.rc, ZB_EOS);
-  CHECK (ms < 500);
+  CHECK (ms < ZBT_PROMPT_MS);
   pair_close (&p);
 }
 
@@ -314,14 +314,14 @@ test_silent_close_while_blocked (void)
   zb_reader_release (r, &f);
   j.r = r;
   j.kind = J_ACQUIRE;
-  j.timeout = 10000;
+  j.timeout = ZBT_LONG_MS;
   job_start (&j, &t);
   t0 = zbt_now_ms ();
   zbt_set (&e.m, OFF_WRITER_PID, 0);
   ms = job_finish (&j, t, t0);
   zbt_note ("blocked reader saw a silent writer close after %.1f ms", ms);
   CHECK_RC (j.rc, ZB_EOS);
-  CHECK (ms < 1000);
+  CHECK (ms < ZBT_PROMPT_MS);
   zbt_emu_detach (&e);
   zb_reader_close (r);
   CHECK (zbt_all_gone (name));
@@ -342,14 +342,14 @@ test_writer_first (void)
   zbt_name (name, sizeof name, "threads");
   j.name = name;
   j.kind = J_OPEN;
-  j.timeout = 5000;
+  j.timeout = ZBT_LONG_MS;
   job_start (&j, &t);
   t0 = zbt_now_ms ();
   REQUIRE_RC (zb_reader_create (&r, name, &opts), 0);
   ms = job_finish (&j, t, t0);
   zbt_note ("waiting writer connected %.1f ms after the reader appeared", ms);
   CHECK_RC (j.rc, 0);
-  CHECK (ms < 1000);
+  CHECK (ms < ZBT_PROMPT_MS);
   if (j.w) {
     CHECK_RC (zb_writer_write (j.w, "hello", 5, 1000), 0);
     CHECK_RC (zb_reader_acquire (r, &f, 1000), 0);
@@ -502,7 +502,7 @@ hammer_reader_run (void *arg)
   zb_frame f;
   int rc;
 
-  while ((rc = zb_reader_acquire (h->r, &f, 10000)) == 0) {
+  while ((rc = zb_reader_acquire (h->r, &f, ZBT_LONG_MS)) == 0) {
     if (zbt_verify (f.data, f.size, f.sequence) >= 0)
       atomic_fetch_add (&h->bad, 1);
     atomic_fetch_add (&h->frames, 1);
@@ -547,7 +547,7 @@ test_abandon_any_thread (void)
     size_t size = 1 + (size_t) i % 48;
     void *ptr;
 
-    rc = zb_writer_reserve (p.w, size, &ptr, 1000);
+    rc = zb_writer_reserve (p.w, size, &ptr, ZBT_LONG_MS);
     if (rc == 0) {
       reserved++;
       /* The frame this would be: only this thread publishes. */
@@ -569,7 +569,7 @@ test_abandon_any_thread (void)
       CHECK_RC (rc, 0);
     if (i % 7 == 0) {
       zbt_fill (buf, size, published + 1);
-      rc = zb_writer_write (p.w, buf, size, 1000);
+      rc = zb_writer_write (p.w, buf, size, ZBT_LONG_MS);
       if (rc == 0) {
         written++;
         published++;
@@ -672,7 +672,7 @@ test_object_errors_threads (void)
     /* Our successes leave our own thread's detail empty. */
     CHECK (zb_last_error ()[0] == '\0');
   }
-  REQUIRE (WAIT_UNTIL (atomic_load (&j.failures) > 0, 5000));
+  REQUIRE (WAIT_UNTIL (atomic_load (&j.failures) > 0, 10000));
   atomic_store (&j.stop, 1);
   pthread_join (tb, NULL);
   pthread_join (te, NULL);
