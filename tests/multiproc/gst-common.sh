@@ -54,7 +54,7 @@ GST_INSPECT_CMD=("${GST_RUN[@]}" "$GST_INSPECT")
   || fail "gst-inspect-1.0 cannot find zerosrc in $GST_PLUGIN_PATH_1_0"
 "${GST_INSPECT_CMD[@]}" zerosink >/dev/null 2>&1 \
   || fail "gst-inspect-1.0 cannot find zerosink in $GST_PLUGIN_PATH_1_0"
-for f in videotestsrc checksumsink fakesink capsfilter; do
+for f in videotestsrc checksumsink fakesink capsfilter identity; do
   "${GST_INSPECT_CMD[@]}" --exists "$f" \
     || { echo "SKIP: system element $f is not installed"; exit 77; }
 done
