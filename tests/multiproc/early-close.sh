@@ -23,14 +23,14 @@ for meta in early ""; do
 for frames in 1 3 50; do
   new_name "early-$frames"
   start reader "$ZB" read "$NAME" --payload-size 64K --metadata-size 64 \
-    --verify sequential --timeout 5
+    --verify sequential --timeout 30
   READER=$PID
   wait_line reader '^ready: ' 10 || fail "reader not ready"
   kill -STOP "$READER"
-  wait_stopped "$READER" 5 || fail "reader did not stop"
+  wait_stopped "$READER" 10 || fail "reader did not stop"
 
   "$ZB" write "$NAME" --frames "$frames" --size 100 --pattern sequential \
-    ${meta:+--metadata "$meta"} --timeout 5 \
+    ${meta:+--metadata "$meta"} --timeout 30 \
     >"$WORK/writer.out" 2>"$WORK/writer.err" \
     || fail "writer of $frames frames failed"
 

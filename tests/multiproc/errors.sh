@@ -3,13 +3,19 @@
 # reason line naming the problem, within its bound, and leave nothing behind.
 source "$(dirname "$0")/common.sh"
 
+# The bound for failing "at once" or soon after a short --timeout: 5 s,
+# times SCALE.  LONG_S is a --timeout that such a failure is told apart
+# from; `run` kills a command only well after that.
+BOUND_MS=$((5000 * SCALE))
+LONG_S=$((15 * SCALE))
+
 # run LOG -- CMD...: run CMD in the foreground (bounded by `timeout`), set RC
 # and ELAPSED_MS.
 run () {
   local log=$1 t0
   shift
   t0=$(now_us)
-  timeout -s KILL 30 "$@" >"$WORK/$log.out" 2>"$WORK/$log.err"
+  timeout -s KILL $((LONG_S + 30)) "$@" >"$WORK/$log.out" 2>"$WORK/$log.err"
   RC=$?
   ELAPSED_MS=$(ms_between "$t0" "$(now_us)")
 }
@@ -21,7 +27,8 @@ run nobuf "$ZB" write "$NAME" --frames 1 --size 10 --timeout 1
 expect_err nobuf "no such buffer"
 expect_one_err_line nobuf
 [ "$ELAPSED_MS" -ge 900 ] || fail "writer gave up after $ELAPSED_MS ms, before --timeout 1"
-[ "$ELAPSED_MS" -le 5000 ] || fail "writer took $ELAPSED_MS ms for --timeout 1"
+[ "$ELAPSED_MS" -le "$BOUND_MS" ] \
+  || fail "writer took $ELAPSED_MS ms for --timeout 1"
 echo "no buffer: failed after $ELAPSED_MS ms (--timeout 1)"
 assert_clean "$NAME"
 
@@ -37,10 +44,11 @@ for bad in "${bad_names[@]}"; do
   expect_err badr$i "invalid buffer name"
   expect_one_err_line badr$i
   grep -q '^ready:' "$WORK/badr$i.out" && fail "reader got ready on '$bad'"
-  run badw$i "$ZB" write "$bad" --frames 1 --size 1 --timeout 1
+  run badw$i "$ZB" write "$bad" --frames 1 --size 1 --timeout "$LONG_S"
   [ "$RC" -ne 0 ] && [ "$RC" -ne 137 ] || fail "writer accepted name '$bad'"
   expect_err badw$i "invalid buffer name"
-  [ "$ELAPSED_MS" -lt 900 ] || fail "writer waited $ELAPSED_MS ms on bad name '$bad'"
+  [ "$ELAPSED_MS" -lt "$BOUND_MS" ] \
+    || fail "writer waited $ELAPSED_MS ms on bad name '$bad'"
   run badi$i "$ZB" info "$bad"
   [ "$RC" -ne 0 ] || fail "info accepted name '$bad'"
   expect_err badi$i "invalid buffer name"
@@ -97,13 +105,13 @@ start bigr "$ZB" read "$NAME" --payload-size 4K --verify sequential \
 BIGR=$PID
 wait_line bigr '^ready: ' 10 || fail "reader not ready"
 run bigw "$ZB" write "$NAME" --frames 2 --sizes 2024,2025 \
-  --pattern sequential --timeout 20
+  --pattern sequential --timeout "$LONG_S"
 [ "$RC" -ne 0 ] && [ "$RC" -ne 137 ] || fail "oversized frame: exit $RC"
 grep -q 'max_frame=2024$' "$WORK/bigw.out" || fail "max_frame is not 2024"
 expect_err bigw "cannot be placed"
 expect_err bigw "at frame 1 "
 expect_one_err_line bigw
-[ "$ELAPSED_MS" -lt 5000 ] || fail "oversized frame took $ELAPSED_MS ms"
+[ "$ELAPSED_MS" -lt "$BOUND_MS" ] || fail "oversized frame took $ELAPSED_MS ms"
 wait_exit "$BIGR" 10 || fail "reader still running"
 [ "$RC" -eq 0 ] || fail "reader exited $RC"
 expect_field bigr frames 1
@@ -118,7 +126,7 @@ run nowriter "$ZB" read "$NAME" --payload-size 4K --timeout 0.5
 expect_err nowriter "timed out"
 expect_one_err_line nowriter
 grep -q '^ready:' "$WORK/nowriter.out" || fail "reader never got ready"
-[ "$ELAPSED_MS" -ge 450 ] && [ "$ELAPSED_MS" -le 5000 ] \
+[ "$ELAPSED_MS" -ge 450 ] && [ "$ELAPSED_MS" -le "$BOUND_MS" ] \
   || fail "reader timed out after $ELAPSED_MS ms for --timeout 0.5"
 expect_field nowriter end timeout
 assert_clean "$NAME"

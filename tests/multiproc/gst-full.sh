@@ -5,7 +5,8 @@
 #            either written or counted in frames-dropped, EOS still reaches
 #            the end and gst-launch exits 0 at once
 #   timeout  write-timeout=500: gst-launch fails with "stayed full for 500 ms"
-#            no sooner than 500 ms and within 5 s of the ring filling
+#            no sooner than 500 ms and within 5 s (times SCALE) of the ring
+#            filling
 # Either way the writer detaches (the reader sees no writer) and the
 # reader's SIGINT then removes every object.
 VARIANT=${1:-drop}
@@ -52,7 +53,7 @@ else
   expect_exit "$TX" 30 nonzero "zerosink pipeline"
   ms=$(ms_between "$T1" "$EXIT_US")
   echo "gst-launch failed $ms ms after the ring was seen full"
-  [ "$ms" -le 5000 ] || fail "took $ms ms for write-timeout=500"
+  [ "$ms" -le $((5000 * SCALE)) ] || fail "took $ms ms for write-timeout=500"
   [ "$(ms_between "$T0" "$EXIT_US")" -ge 500 ] \
     || fail "failed before write-timeout passed"
   expect_msg tx ERROR zerosink0 "Buffer \"$NAME\" stayed full for 500 ms"

@@ -3,7 +3,8 @@
 # values into the shared memory of a zerosink or zerosrc running in its own
 # gst-launch-1.0 process.  For every CASE the element must post an ERROR
 # naming the buffer with a clear cause, gst-launch must exit non-zero on its
-# own within BOUND_S seconds (no signal, no hang, no sanitizer report), and
+# own within BOUND_S seconds, 5 times SCALE (no signal, no hang, no
+# sanitizer report), and
 # nothing of the buffer may be left in /dev/shm or /tmp/zerobuffer.
 #
 #   sink-*  zb-hostile plays the reader that zerosink connects to:
@@ -34,7 +35,7 @@ source "$(dirname "$0")/gst-common.sh"
 : "${ZB_HOSTILE:?set ZB_HOSTILE to the zb-hostile helper (meson does)}"
 [ -x "$ZB_HOSTILE" ] || fail "$ZB_HOSTILE is not executable"
 
-BOUND_S=5
+BOUND_S=$((5 * SCALE))
 CAPS="video/x-raw,format=GRAY8,width=16,height=16,framerate=30/1"
 # @N@ in a message stands for the buffer's name.
 HEADER='Buffer "@N@" has an invalid or incompatible header'

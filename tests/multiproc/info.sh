@@ -52,7 +52,7 @@ start degraded bash -c 'umask 0; exec "$@"' umask "$ZB" read "$NAME" \
   --payload-size 64K --metadata-size 64 --stall-after 0
 DEGRADED_PID=$PID
 wait_line degraded '^ready: ' 10 || fail "reader not ready"
-"$ZB" write "$NAME" --frames 54 --size 1008 --metadata "m" --timeout 5 \
+"$ZB" write "$NAME" --frames 54 --size 1008 --metadata "m" --timeout 30 \
   >"$WORK/w1.out" 2>"$WORK/w1.err" || fail "writer of 54 frames failed"
 info_of "$NAME"
 expect_info "payload_free_bytes: $((65536 - 55296))"
@@ -83,7 +83,8 @@ ms=$(ms_between "$T0" "$(now_us)")
 grep -q "timed out waiting for space at frame 64 " "$WORK/w2.err" \
   || fail "writer did not time out at frame 64"
 [ "$(wc -l <"$WORK/w2.err")" -eq 1 ] || fail "more than one reason line"
-[ "$ms" -ge 450 ] && [ "$ms" -le 5000 ] || fail "full ring: $ms ms for --timeout 0.5"
+[ "$ms" -ge 450 ] && [ "$ms" -le $((5000 * SCALE)) ] \
+  || fail "full ring: $ms ms for --timeout 0.5"
 info_of "$NAME"
 expect_info "payload_free_bytes: 0"
 expect_info "payload_write_pos: 65536"
@@ -96,13 +97,13 @@ W3=$PID
 wait_line w3 '^connected: ' 10 || fail "writer did not connect"
 kill -TERM "$W3"
 T0=$(now_us)
-wait_exit "$W3" 10 || fail "writer ignored SIGTERM"
+wait_exit "$W3" $((5 * SCALE + 10)) || fail "writer ignored SIGTERM"
 ms=$(ms_between "$T0" "$EXIT_US")
 [ "$RC" -eq 143 ] || fail "writer exit $RC after SIGTERM, expected 143"
 expect_err w3 "interrupted by SIGTERM"
 expect_field w3 frames 0
 expect_field w3 end signal
-[ "$ms" -le 2000 ] || fail "writer took $ms ms to honour SIGTERM"
+[ "$ms" -le $((5000 * SCALE)) ] || fail "writer took $ms ms to honour SIGTERM"
 echo "blocked writer left $ms ms after SIGTERM"
 
 # Stalled readers leave on SIGTERM and take everything with them.

@@ -26,6 +26,10 @@ VARIANT=${1:-names}
 source "$(dirname "$0")/gst-common.sh"
 
 CAPS="video/x-raw,format=RGB,width=160,height=120"
+# Refusals must come at once: the bounds below are times SCALE, and the
+# refused commands are given LONG_S to wait (a --timeout, a connect-timeout)
+# so that a refusal is told apart from a wait that ran out.
+LONG_S=$((30 * SCALE))
 SEC_USER=
 SEC_GROUP=
 SEC_HOME=
@@ -39,7 +43,7 @@ remove_user () {
     for p in $(ps -o pid= -u "$SEC_UID" 2>/dev/null); do
       kill -9 "$p" 2>/dev/null
     done
-    deadline=$(( $(now_us) + 5000000 ))
+    deadline=$(( $(now_us) + 10000000 ))
     while [ -n "$(ps -o pid= -u "$SEC_UID" 2>/dev/null)" ] \
         && [ "$(now_us)" -lt "$deadline" ]; do
       sleep 0.01
@@ -125,24 +129,27 @@ expect_modes () {
 }
 
 # refused LOG T0_US SECONDS: the second user's command (PID, log LOG,
-# started at T0_US) ended non-zero within SECONDS: a permission error must
-# not be waited on.
+# started at T0_US) ended non-zero within SECONDS times SCALE: a permission
+# error must not be waited on.
 refused () {
-  local t0=$2
-  wait_exit "$PID" "$3" || fail "$1: still running after $3 s (hangs)"
+  local t0=$2 s=$(($3 * SCALE))
+  wait_exit "$PID" "$s" || fail "$1: still running after $s s (hangs)"
   [ "$RC" -ne 0 ] || fail "$1: exited 0, expected a refusal"
   echo "$1: refused in $(ms_between "$t0" "$EXIT_US") ms (exit $RC)"
 }
 
 # gst_refused LOG T0_US SECONDS REGEX: the gst-launch in PID (log LOG)
-# printed an ERROR matching REGEX within SECONDS and exits non-zero by
-# itself: both elements fail their state change at once (an error posted
-# later, during preroll, could leave gst-launch 1.22 hanging).
+# printed an ERROR matching REGEX within SECONDS (times SCALE) and exits
+# non-zero by itself within 5 s (times SCALE): both elements fail their
+# state change at once (an error posted later, during preroll, could leave
+# gst-launch 1.22 hanging).
 gst_refused () {
-  wait_in "$1.err" "$4" "$3" || wait_in "$1.out" "$4" 1 \
-    || fail "$1: no error matching '$4' within $3 s"
+  local s=$(($3 * SCALE))
+  wait_in "$1.err" "$4" "$s" || wait_in "$1.out" "$4" 1 \
+    || fail "$1: no error matching '$4' within $s s"
   echo "$1: error posted after $(ms_between "$2" "$(now_us)") ms"
-  wait_exit "$PID" 5 || fail "$1: gst-launch still running 5 s after the error"
+  wait_exit "$PID" $((5 * SCALE)) \
+    || fail "$1: gst-launch still running $((5 * SCALE)) s after the error"
   [ "$RC" -ne 0 ] || fail "$1: gst-launch exited 0 after the error"
   expect_log "$1" "Failed to set pipeline to PAUSED"
 }
@@ -198,16 +205,18 @@ perm-cli)
   wait_line reader '^ready: ' 10 || fail "reader not ready in 10 s"
   expect_modes "$NAME" 600 root:root
 
-  # A writer with a 20 s connect timeout: refused at once, not waited on.
+  # A writer with a long connect timeout: refused at once, not waited on.
   T0=$(now_us)
-  start w2 "${AS_USER[@]}" "$ZB" write "$NAME" --frames 10 --size 100 --timeout 20
+  start w2 "${AS_USER[@]}" "$ZB" write "$NAME" --frames 10 --size 100 \
+    --timeout "$LONG_S"
   refused w2 "$T0" 10
   cli_denied w2 write "cannot connect" "cannot open /dev/shm/$NAME"
   start i2 "${AS_USER[@]}" "$ZB" info "$NAME"
   refused i2 "$(now_us)" 10
   cli_denied i2 info "cannot inspect" shm_open
   # Taking over the name as a reader: the lock file is not ours to open.
-  start r2 "${AS_USER[@]}" "$ZB" read "$NAME" --payload-size 4K --timeout 5
+  start r2 "${AS_USER[@]}" "$ZB" read "$NAME" --payload-size 4K \
+    --timeout "$LONG_S"
   refused r2 "$(now_us)" 10
   cli_denied r2 read "cannot create buffer" \
     "cannot open lock file /tmp/zerobuffer/$NAME.lock"
@@ -237,10 +246,10 @@ perm-gst)
   wait_shm "$NAME" "$RX" 20 || fail "zerosrc did not create /dev/shm/$NAME"
   expect_modes "$NAME" 600 root:root
 
-  # zerosink of the second user, willing to wait 30 s for a reader.
+  # zerosink of the second user, willing to wait LONG_S for a reader.
   T0=$(now_us)
   start tx2 "${AS_USER[@]}" "${GST_LAUNCH_CMD[@]}" videotestsrc num-buffers=5 \
-    ! "$CAPS" ! zerosink buffer-name="$NAME" connect-timeout=30000
+    ! "$CAPS" ! zerosink buffer-name="$NAME" connect-timeout=$((LONG_S * 1000))
   gst_refused tx2 "$T0" 20 "Permission denied opening buffer"
   expect_msg tx2 ERROR zerosink0 "Permission denied opening buffer \"$NAME\""
   expect_log tx2 "cannot open /dev/shm/$NAME: Permission denied"
@@ -282,7 +291,8 @@ group-cli)
   READER=$PID
   wait_line reader0 '^ready: ' 10 || fail "reader not ready in 10 s"
   expect_modes "$NAME" 660 root:root
-  start w0 "${AS_USER[@]}" "$ZB" write "$NAME" --frames 10 --size 100 --timeout 20
+  start w0 "${AS_USER[@]}" "$ZB" write "$NAME" --frames 10 --size 100 \
+    --timeout "$LONG_S"
   refused w0 "$(now_us)" 10
   cli_denied w0 write "cannot connect" "cannot open /dev/shm/$NAME"
   kill "$READER"
@@ -401,8 +411,8 @@ x|contains 0x0a"
     shown=$(printf '%q' "$bad" | cut -c1-40)
     for cmd in read write info; do
       case $cmd in
-        read) args=(--payload-size 4K --timeout 5) ;;
-        write) args=(--frames 1 --size 1 --timeout 5) ;;
+        read) args=(--payload-size 4K --timeout "$LONG_S") ;;
+        write) args=(--frames 1 --size 1 --timeout "$LONG_S") ;;
         info) args=() ;;
       esac
       T0=$(now_us)
@@ -410,7 +420,8 @@ x|contains 0x0a"
       rc=$?
       ms=$(ms_between "$T0" "$(now_us)")
       [ $rc -ne 0 ] || fail "zerobuffer $cmd $shown: exit 0"
-      [ "$ms" -lt 2000 ] || fail "zerobuffer $cmd $shown: took $ms ms"
+      [ "$ms" -lt $((5000 * SCALE)) ] \
+        || fail "zerobuffer $cmd $shown: took $ms ms"
       grep -q "invalid buffer name (ZB_EBADNAME)" "$WORK/cli.err" \
         || fail "zerobuffer $cmd $shown: $(cat "$WORK/cli.err")"
       grep -q -- "$want" "$WORK/cli.err" \
@@ -429,7 +440,7 @@ x|contains 0x0a"
       ! fakesink
     gst_refused src "$(now_us)" 20 "Invalid buffer name"
     start sink "${GST_LAUNCH_CMD[@]}" videotestsrc num-buffers=1 ! zerosink \
-      "buffer-name=\"$bad\"" connect-timeout=20000
+      "buffer-name=\"$bad\"" connect-timeout=$((LONG_S * 1000))
     gst_refused sink "$(now_us)" 20 "Invalid buffer name"
     for e in src sink; do
       cat "$WORK/$e.out" "$WORK/$e.err" >"$WORK/$e.all"
