@@ -136,6 +136,27 @@ wait_sigint_handler () {
   return 1
 }
 
+# wait_thread_asleep PID THREAD SECONDS: wait until PID has a thread named
+# THREAD (GStreamer names a streaming thread after its pad, e.g.
+# "zerosrc0:src"; the kernel keeps 15 bytes of it) and the kernel shows it
+# asleep (state S).  A streaming thread that sleeps is blocked in a wait:
+# that is how a test knows an element is waiting, without reading its
+# debug log.  Fails at once if PID died.
+wait_thread_asleep () {
+  local deadline t comm=${2:0:15}
+  deadline=$(( $(now_us) + $3 * 1000000 ))
+  while [ "$(now_us)" -lt "$deadline" ]; do
+    kill -0 "$1" 2>/dev/null || return 1
+    for t in /proc/"$1"/task/*; do
+      [ "$(cat "$t/comm" 2>/dev/null)" = "$comm" ] || continue
+      [ "$(sed -n 's/^[0-9]* (.*) \(.\).*/\1/p' "$t/stat" 2>/dev/null)" = S ] \
+        && return 0
+    done
+    sleep 0.01
+  done
+  return 1
+}
+
 # in_log LOG REGEX: gst-launch prints messages on stdout and errors on
 # stderr; look in both.
 in_log () {
