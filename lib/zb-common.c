@@ -186,6 +186,37 @@ zb_validate_name (const char *name)
   return ZB_OK;
 }
 
+/* glibc keeps one table of the semaphores a process has open, behind a
+ * lock of its own that thread sanitizers cannot see.  Every open and close
+ * of ours goes through this lock as well, so that a reader and a writer of
+ * one buffer in two threads of a process (a duplex client and server, two
+ * elements) are ordered for them too.  Opening is rare: the cost is nil. */
+static pthread_mutex_t sem_table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+sem_t *
+zb_sem_open (const char *name, int oflag, unsigned int mode,
+    unsigned int value)
+{
+  sem_t *s;
+  int err;
+
+  pthread_mutex_lock (&sem_table_lock);
+  s = (oflag & O_CREAT) ? sem_open (name, oflag, (mode_t) mode, value) :
+      sem_open (name, oflag);
+  err = errno;
+  pthread_mutex_unlock (&sem_table_lock);
+  errno = err;
+  return s;
+}
+
+void
+zb_sem_close (sem_t *sem)
+{
+  pthread_mutex_lock (&sem_table_lock);
+  sem_close (sem);
+  pthread_mutex_unlock (&sem_table_lock);
+}
+
 void
 zb_sem_name (char *out, size_t len, char role, const char *name)
 {

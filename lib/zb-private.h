@@ -155,6 +155,11 @@ int zb_spin_for_change (const zb_pace * pace, _Atomic uint64_t * word,
 int zb_sem_wait_ms (sem_t * sem, int64_t ms);
 void zb_sleep_ms (int64_t ms);
 
+/* sem_open() and sem_close() under one lock of ours (see zb-common.c). */
+sem_t *zb_sem_open (const char *name, int oflag, unsigned int mode,
+    unsigned int value);
+void zb_sem_close (sem_t * sem);
+
 /* Names of the kernel objects for buffer name. */
 void zb_sem_name (char *out, size_t len, char role, const char *name);
 void zb_sem_path (char *out, size_t len, char role, const char *name);

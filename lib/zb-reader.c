@@ -222,7 +222,7 @@ open_new_sem (const char *name, char role, unsigned int mode, sem_t ** out)
   sem_t *s;
 
   zb_sem_name (sem, sizeof sem, role, name);
-  s = sem_open (sem, O_CREAT | O_EXCL, (mode_t) mode, 0);
+  s = zb_sem_open (sem, O_CREAT | O_EXCL, mode, 0);
   if (s == SEM_FAILED) {
     int err = errno;
 
@@ -235,7 +235,7 @@ open_new_sem (const char *name, char role, unsigned int mode, sem_t ** out)
   if (chmod (path, mode) < 0) {
     int err = errno;
 
-    sem_close (s);
+    zb_sem_close (s);
     sem_unlink (sem);
     return zb_fail_errno (ZB_ESYS, err, "%s: chmod %s", name, path);
   }
@@ -389,9 +389,9 @@ fail:
   if (r->shm_fd >= 0)
     close (r->shm_fd);
   if (r->sem_w != SEM_FAILED)
-    sem_close (r->sem_w);
+    zb_sem_close (r->sem_w);
   if (r->sem_r != SEM_FAILED)
-    sem_close (r->sem_r);
+    zb_sem_close (r->sem_r);
   unlink_objects (name);
   {
     char path[ZB_NAME_MAX + 64];
@@ -809,8 +809,8 @@ zb_reader_close (zb_reader * r)
   ZB_STORE (&r->oieb->reader_pid, 0);
   sem_post (r->sem_r);          /* a writer waiting for space sees us leave */
   r->closed = 1;
-  sem_close (r->sem_w);
-  sem_close (r->sem_r);
+  zb_sem_close (r->sem_w);
+  zb_sem_close (r->sem_r);
   unlink_objects (r->name);
   zb_lock_path (path, sizeof path, r->name);
   unlink (path);

@@ -90,9 +90,9 @@ writer_unmap (zb_writer * w)
   if (w->shm_fd >= 0)
     close (w->shm_fd);
   if (w->sem_w != SEM_FAILED)
-    sem_close (w->sem_w);
+    zb_sem_close (w->sem_w);
   if (w->sem_r != SEM_FAILED)
-    sem_close (w->sem_r);
+    zb_sem_close (w->sem_r);
   w->base = NULL;
   w->shm_fd = -1;
   w->sem_w = w->sem_r = SEM_FAILED;
@@ -183,10 +183,10 @@ try_connect (zb_writer * w, int *retry)
   w->ring = w->meta + M;
 
   zb_sem_name (sem, sizeof sem, 'w', name);
-  w->sem_w = sem_open (sem, 0);
+  w->sem_w = zb_sem_open (sem, 0, 0, 0);
   if (w->sem_w != SEM_FAILED) {
     zb_sem_name (sem, sizeof sem, 'r', name);
-    w->sem_r = sem_open (sem, 0);
+    w->sem_r = zb_sem_open (sem, 0, 0, 0);
   }
   if (w->sem_w == SEM_FAILED || w->sem_r == SEM_FAILED) {
     err = errno;
