@@ -322,6 +322,23 @@ zb_ring_size_for_frame (uint64_t size)
 }
 
 uint64_t
+zb_ring_size_for_frames (uint64_t size, uint64_t count)
+{
+  /* The writer wraps at most once across the frames still unread: a wrap
+   * inside them means the free space in front of the writer is one
+   * stretch.  So count - 1 frames, one skipped tail of at most T + 15 and
+   * the frame being placed: (count + 1) T + 15. */
+  uint64_t t = zb_frame_footprint (size);
+
+  if (count == 0)
+    count = 1;
+  if (count >= UINT64_MAX / 2
+      || t > (UINT64_MAX - (ZB_FRAME_HEADER_SIZE - 1)) / (count + 1))
+    return UINT64_MAX;
+  return (count + 1) * t + (ZB_FRAME_HEADER_SIZE - 1);
+}
+
+uint64_t
 zb_mapping_size (uint64_t metadata_size, uint64_t payload_size)
 {
   uint64_t m = zb_round_up_64 (metadata_size);

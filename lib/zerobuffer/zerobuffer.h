@@ -102,6 +102,11 @@ ZB_API uint64_t zb_frame_footprint (uint64_t size);
  * zb_writer_max_frame_size(), and the free room a writer may need for its
  * next frame of that size after a wrap. */
 ZB_API uint64_t zb_ring_size_for_frame (uint64_t size);
+/* Smallest payload size in which count frames of size bytes can all be
+ * written, unread, from any write position: (count + 1) * footprint + 15
+ * (count 1, and 0, is zb_ring_size_for_frame()).  Sizes a duplex response
+ * ring for count responses in flight. */
+ZB_API uint64_t zb_ring_size_for_frames (uint64_t size, uint64_t count);
 /* Size of the shared-memory object of a buffer with these block sizes
  * (each rounded up to 64 as zb_reader_create() does), header included. */
 ZB_API uint64_t zb_mapping_size (uint64_t metadata_size,
