@@ -183,4 +183,13 @@ int zb_copy_metadata (const char *name, zb_oieb * oieb, const uint8_t * meta,
 int zb_peer_alive (int fd, int byte, _Atomic uint64_t * pid_field,
     uint64_t pid, int *had_lock);
 
+/* For the duplex channel: the peer of a writer (its reader) or of a
+ * reader (its writer) as a zb_peer_state, with its pid in *pid.  They read
+ * only what never changes while the object is open and the shared pid
+ * word, so any thread may call them; *had_lock is the caller's own memory
+ * of having seen the peer's lock (see zb_peer_alive).  A dead reader's
+ * objects are removed, as the writer does when it finds one. */
+int zb_writer_probe_reader (zb_writer * w, uint64_t * pid, int *had_lock);
+int zb_reader_probe_writer (zb_reader * r, uint64_t * pid, int *had_lock);
+
 #endif /* ZB_PRIVATE_H */

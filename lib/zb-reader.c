@@ -721,6 +721,18 @@ zb_reader_acquire (zb_reader * r, zb_frame * f, int timeout_ms)
   return reader_note (r, acquire (r, f, timeout_ms));
 }
 
+int
+zb_reader_probe_writer (zb_reader * r, uint64_t *pid, int *had_lock)
+{
+  uint64_t wpid = ZB_LOAD (&r->oieb->writer_pid);
+
+  *pid = wpid;
+  if (wpid == 0)
+    return ZB_PEER_NONE;
+  return zb_peer_alive (r->shm_fd, ZB_LOCK_BYTE_WRITER, &r->oieb->writer_pid,
+      wpid, had_lock) ? ZB_PEER_ALIVE : ZB_PEER_DEAD;
+}
+
 static void
 reader_destroy (zb_reader * r)
 {

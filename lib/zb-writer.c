@@ -398,6 +398,21 @@ remove_dead_reader (zb_writer * w)
     close (lfd);
 }
 
+int
+zb_writer_probe_reader (zb_writer * w, uint64_t *pid, int *had_lock)
+{
+  uint64_t rpid = ZB_LOAD (&w->oieb->reader_pid);
+
+  *pid = rpid;
+  if (rpid == 0)
+    return ZB_PEER_NONE;
+  if (zb_peer_alive (w->shm_fd, ZB_LOCK_BYTE_READER, &w->oieb->reader_pid,
+          rpid, had_lock))
+    return ZB_PEER_ALIVE;
+  remove_dead_reader (w);
+  return ZB_PEER_DEAD;
+}
+
 static int
 reader_gone (zb_writer * w, int died, const char *why)
 {

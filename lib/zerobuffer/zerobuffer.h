@@ -72,7 +72,10 @@ extern "C" {
   XX (ENOMETA, -19, "no metadata written yet")                                \
   XX (EBUSY, -20, "operation not allowed in the current state")               \
   XX (ENOMEM, -21, "out of memory")                                           \
-  XX (ESYS, -22, "system error")
+  XX (ESYS, -22, "system error")                                              \
+  XX (ENOATTACH, -23, "the duplex server did not attach to the response "     \
+      "buffer")                                                               \
+  XX (ESERVERGONE, -24, "the duplex server is gone")
 
 typedef enum
 {
@@ -305,6 +308,149 @@ typedef struct zb_info
 
 /* Read NAME's header without attaching as reader or writer. */
 ZB_API int zb_inspect (const char *name, zb_info * info);
+
+/* ------------------------------------------------------------------ */
+/* Duplex channel: requests one way, responses the other.              */
+/*
+ * A channel CH is two ordinary buffers: CH_request, created by the server
+ * (its reader) and written by the client, and CH_response, created by the
+ * client (its reader, so the client sizes it) and written by the server.
+ * A request is one frame of raw bytes; the server answers each request with
+ * one frame (of any size) or, when its handler fails, with none.  Responses
+ * are matched to requests by order only: the two sequence numbers are
+ * separate counters.  Nothing else crosses the wire.
+ *
+ * Start order (client side, each step a call):
+ *   zb_duplex_client_new          check the names; nothing blocks
+ *   zb_duplex_client_open         wait for CH_request, attach as its writer
+ *   zb_duplex_client_set_metadata optional, before CH_response exists:
+ *                                 servers read it once, when they attach
+ *   zb_duplex_client_connect_response
+ *                                 create CH_response, wait for the server's
+ *                                 writer (servers give up ~5 s after they
+ *                                 see the client, upstream ones after they
+ *                                 start: ZB_ENOATTACH)
+ * then requests through zb_duplex_client_request_writer() and responses
+ * through zb_duplex_client_response_reader(), with the ordinary reader and
+ * writer calls.  The server: zb_duplex_server_create, _wait_client,
+ * _attach, then read requests and write responses the same way.
+ *
+ * Objects are used by one thread at a time, except that _interrupt(),
+ * _last_error() and zb_duplex_client_check_server() may be called from any
+ * thread while the object exists.  Errors follow the library's rules: each
+ * object keeps the detail of its last failed call.
+ */
+
+/* Suffixes of the two buffers, and the longest channel name whose buffer
+ * names are both valid (ZB_NAME_MAX - strlen ("_response")). */
+#define ZB_DUPLEX_REQUEST_SUFFIX "_request"
+#define ZB_DUPLEX_RESPONSE_SUFFIX "_response"
+#define ZB_CHANNEL_NAME_MAX (ZB_NAME_MAX - 9u)
+
+/* 0 if CHANNEL is acceptable (a valid buffer name of at most
+ * ZB_CHANNEL_NAME_MAX bytes), else ZB_EBADNAME.  Nothing is touched. */
+ZB_API int zb_validate_channel_name (const char *channel);
+
+typedef struct zb_duplex_client zb_duplex_client;
+
+/* Make a client for CHANNEL: validates the name (ZB_EBADNAME), connects
+ * nothing.  Detail in zb_last_error(). */
+ZB_API int zb_duplex_client_new (zb_duplex_client ** out, const char *channel);
+
+/* Attach as writer of CHANNEL_request, waiting up to timeout_ms for a
+ * server to create it: ZB_ENOTFOUND (no server), ZB_ENOREADER (its server
+ * is dead), ZB_EWRITERBUSY (another client is attached), ZB_ECANCELED
+ * (interrupted), and the other refusals of zb_writer_open().  NULL options
+ * are the defaults. */
+ZB_API int zb_duplex_client_open (zb_duplex_client * c,
+    const zb_writer_options * request_options, int timeout_ms);
+
+/* Write metadata into CHANNEL_request: after open, before
+ * connect_response (ZB_EBUSY after it).  If the buffer already holds
+ * metadata (a server serving a second client keeps the first one's), the
+ * same bytes are ZB_OK and other bytes ZB_EMETAWRITTEN. */
+ZB_API int zb_duplex_client_set_metadata (zb_duplex_client * c,
+    const void *data, size_t size);
+
+/* Create CHANNEL_response as its reader (response_options: ring size,
+ * metadata block, mode, spin; see zb_ring_size_for_frames()) and wait up to
+ * timeout_ms for the server's writer to attach.  ZB_ENOATTACH when it did
+ * not; ZB_ESERVERGONE when the server left meanwhile; ZB_ECANCELED; the
+ * errors of zb_reader_create() (ZB_EEXIST: a live reader owns the name).
+ * Once created, the buffer stays until close: after ZB_ENOATTACH or
+ * ZB_ECANCELED a second call waits again (its options are not used); after
+ * the server attached it returns ZB_OK at once. */
+ZB_API int zb_duplex_client_connect_response (zb_duplex_client * c,
+    const zb_reader_options * response_options, int timeout_ms);
+
+/* The client's writer of CHANNEL_request (NULL before open) and reader of
+ * CHANNEL_response (NULL before connect_response).  They belong to the
+ * client: use them, never close them. */
+ZB_API zb_writer *zb_duplex_client_request_writer (zb_duplex_client * c);
+ZB_API zb_reader *zb_duplex_client_response_reader (zb_duplex_client * c);
+
+/* ZB_OK while the server is there, ZB_ESERVERGONE once it is not, with the
+ * detail saying how: it closed CHANNEL_request (reader pid 0) or its side
+ * of CHANNEL_response (writer pid 0), another process took its place, or
+ * it died (the pid check of the library: OFD lock for our servers, kill()
+ * for upstream ones).  A dead server's CHANNEL_request is removed.  Call it
+ * after a response wait timed out or ended (ZB_EOS, ZB_EWRITERGONE) or a
+ * request write failed, to tell "server gone" from "server slow". */
+ZB_API int zb_duplex_client_check_server (zb_duplex_client * c);
+
+/* Interrupt (on != 0) or re-arm every wait of the client: open,
+ * connect_response, and its writer's and reader's waits. */
+ZB_API void zb_duplex_client_interrupt (zb_duplex_client * c, int on);
+
+/* Close the request writer (the server sees end of stream after the last
+ * request), then remove CHANNEL_response (the server's next response write
+ * fails with ZB_EREADERGONE), and free c.  NULL is ignored. */
+ZB_API void zb_duplex_client_close (zb_duplex_client * c);
+
+ZB_API const char *zb_duplex_client_channel (const zb_duplex_client * c);
+ZB_API const char *zb_duplex_client_last_error (zb_duplex_client * c);
+
+typedef struct zb_duplex_server zb_duplex_server;
+
+/* Create CHANNEL_request (request_options as for zb_reader_create(); its
+ * spin_us is also the response writer's).  ZB_EBADNAME, ZB_EEXIST (a live
+ * server owns the channel) and the other errors of zb_reader_create(), with
+ * the detail in zb_last_error(). */
+ZB_API int zb_duplex_server_create (zb_duplex_server ** out,
+    const char *channel, const zb_reader_options * request_options);
+
+/* Wait up to timeout_ms for a client's writer on CHANNEL_request:
+ * ZB_ETIMEDOUT, ZB_ECANCELED. */
+ZB_API int zb_duplex_server_wait_client (zb_duplex_server * s,
+    int timeout_ms);
+
+/* Attach as writer of CHANNEL_response, retrying until timeout_ms while it
+ * does not exist yet or has no live reader (upstream servers allow 5000):
+ * then ZB_ENOTFOUND or ZB_ENOREADER; ZB_EBUSY when attached already;
+ * ZB_ECANCELED; the refusals of zb_writer_open() at once. */
+ZB_API int zb_duplex_server_attach (zb_duplex_server * s, int timeout_ms);
+
+/* The server's reader of CHANNEL_request and writer of CHANNEL_response
+ * (NULL before attach).  They belong to the server. */
+ZB_API zb_reader *zb_duplex_server_request_reader (zb_duplex_server * s);
+ZB_API zb_writer *zb_duplex_server_response_writer (zb_duplex_server * s);
+
+/* End the session and start afresh for the next client: detach from
+ * CHANNEL_response, remove CHANNEL_request and create it again (empty ring,
+ * no metadata, the next client's sequence numbers start at 1).  Requests
+ * not read are dropped.  On failure only zb_duplex_server_close() is left
+ * to call. */
+ZB_API int zb_duplex_server_reset (zb_duplex_server * s);
+
+/* Interrupt (on != 0) or re-arm every wait of the server. */
+ZB_API void zb_duplex_server_interrupt (zb_duplex_server * s, int on);
+
+/* Detach from CHANNEL_response (the client sees end of stream after the
+ * last response), remove CHANNEL_request, free s.  NULL is ignored. */
+ZB_API void zb_duplex_server_close (zb_duplex_server * s);
+
+ZB_API const char *zb_duplex_server_channel (const zb_duplex_server * s);
+ZB_API const char *zb_duplex_server_last_error (zb_duplex_server * s);
 
 #ifdef __cplusplus
 }

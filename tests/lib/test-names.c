@@ -20,7 +20,7 @@ test_status_table (void)
   };
   size_t n = sizeof table / sizeof table[0], i, j;
 
-  CHECK_EQ (n, 23);
+  CHECK_EQ (n, 25);
   for (i = 0; i < n; i++) {
     const char *s = zb_strerror (table[i].code);
     const char *nm = zb_status_name (table[i].code);
