@@ -213,7 +213,7 @@ gst_zero_ring_allocator_init (GstZeroRingAllocator * self)
 /* Reserves @size bytes on @conn.  Returns 0 with *out, or a zb status. */
 static int
 gst_zero_ring_memory_reserve (GstZeroWriterConn * conn, gsize size,
-    gboolean dontwait, GstMemory ** out)
+    gboolean dontwait, gconstpointer requester, GstMemory ** out)
 {
   GstAllocator *allocator = gst_zero_ring_allocator_get ();
   GstZeroRingMemory *rm;
@@ -223,7 +223,8 @@ gst_zero_ring_memory_reserve (GstZeroWriterConn * conn, gsize size,
   /* The struct first: its address names the reservation. */
   rm = gst_zero_ring_allocator_take_spare (GST_ZERO_RING_ALLOCATOR
       (allocator));
-  rc = gst_zero_writer_conn_reserve (conn, size, dontwait, rm, &data);
+  rc = gst_zero_writer_conn_reserve (conn, size, dontwait, rm, requester,
+      &data);
   if (rc != ZB_OK) {
     gst_zero_ring_allocator_keep_spare (GST_ZERO_RING_ALLOCATOR (allocator),
         rm);
@@ -304,12 +305,17 @@ gst_zero_ring_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
   first = self->pending->len == 0 && self->ring_buffer == NULL;
   g_mutex_unlock (&self->lock);
 
+  /* Flushing is this pool's own state: another pool on the same
+   * connection (upstream renegotiated) may be in use meanwhile. */
+  if (GST_BUFFER_POOL_IS_FLUSHING (pool))
+    return GST_FLOW_FLUSHING;
+
   if (first && self->size > 0) {
     gboolean dontwait = params
         && (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
 
     rc = gst_zero_ring_memory_reserve (self->conn, self->size, dontwait,
-        &mem);
+        self, &mem);
     if (rc == ZB_OK) {
       GstBuffer *buf;
 
@@ -329,7 +335,8 @@ gst_zero_ring_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
       *buffer = buf;
       return GST_FLOW_OK;
     }
-    if (rc == ZB_ECANCELED && gst_zero_writer_conn_is_flushing (self->conn))
+    if (rc == ZB_ECANCELED && (GST_BUFFER_POOL_IS_FLUSHING (pool)
+            || gst_zero_writer_conn_is_flushing (self->conn)))
       return GST_FLOW_FLUSHING;
     GST_LOG_OBJECT (pool, "no reservation (%s), system memory instead",
         zb_status_name (rc));
@@ -377,18 +384,19 @@ gst_zero_ring_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
       (pool, buffer);
 }
 
+/* Wakes a reserve this pool is waiting in, and only that. */
 static void
 gst_zero_ring_pool_flush_start (GstBufferPool * pool)
 {
-  gst_zero_writer_conn_set_pool_flushing (GST_ZERO_RING_POOL (pool)->conn,
-      TRUE);
+  gst_zero_writer_conn_cancel_reserves (GST_ZERO_RING_POOL (pool)->conn,
+      pool, TRUE);
 }
 
 static void
 gst_zero_ring_pool_flush_stop (GstBufferPool * pool)
 {
-  gst_zero_writer_conn_set_pool_flushing (GST_ZERO_RING_POOL (pool)->conn,
-      FALSE);
+  gst_zero_writer_conn_cancel_reserves (GST_ZERO_RING_POOL (pool)->conn,
+      pool, FALSE);
 }
 
 void
@@ -409,6 +417,8 @@ gst_zero_ring_pool_finalize (GObject * object)
 {
   GstZeroRingPool *self = GST_ZERO_RING_POOL (object);
 
+  /* A later pool may get this address: forget our cancellation. */
+  gst_zero_writer_conn_cancel_reserves (self->conn, self, FALSE);
   gst_zero_writer_conn_unref (self->conn);
   g_ptr_array_unref (self->pending);
   if (self->spare)

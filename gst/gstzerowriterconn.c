@@ -53,7 +53,8 @@ struct _GstZeroWriterConn
   gboolean closing;             /* close as soon as idle */
   gboolean unlocked;            /* sink unlock() until unlock_stop() */
   gboolean flushing;            /* sink pad flushing, until FLUSH_STOP */
-  gboolean pool_flushing;       /* pool flush_start() until flush_stop() */
+  gconstpointer reserving;      /* requester of the reserve under way */
+  gconstpointer cancelled;      /* requester whose reserves are cancelled */
   gboolean no_reserve;          /* upstream broke the ring order once */
 };
 
@@ -97,7 +98,7 @@ gst_zero_writer_conn_update_interrupt (GstZeroWriterConn * c)
 {
   if (c->writer)
     zb_writer_interrupt (c->writer, c->unlocked || c->flushing
-        || c->pool_flushing || c->closing);
+        || c->closing || (c->reserving && c->reserving == c->cancelled));
   g_cond_broadcast (&c->cond);
 }
 
@@ -192,11 +193,14 @@ gst_zero_writer_conn_flush_stop (GstZeroWriterConn * c)
 }
 
 void
-gst_zero_writer_conn_set_pool_flushing (GstZeroWriterConn * c,
-    gboolean flushing)
+gst_zero_writer_conn_cancel_reserves (GstZeroWriterConn * c,
+    gconstpointer requester, gboolean cancel)
 {
   g_mutex_lock (&c->lock);
-  c->pool_flushing = flushing;
+  if (cancel)
+    c->cancelled = requester;
+  else if (c->cancelled == requester)
+    c->cancelled = NULL;
   gst_zero_writer_conn_update_interrupt (c);
   g_mutex_unlock (&c->lock);
 }
@@ -207,14 +211,15 @@ gst_zero_writer_conn_is_flushing (GstZeroWriterConn * c)
   gboolean flushing;
 
   g_mutex_lock (&c->lock);
-  flushing = c->flushing || c->pool_flushing;
+  flushing = c->flushing;
   g_mutex_unlock (&c->lock);
   return flushing;
 }
 
 int
 gst_zero_writer_conn_reserve (GstZeroWriterConn * c, gsize size,
-    gboolean dontwait, gconstpointer owner, gpointer * data)
+    gboolean dontwait, gconstpointer owner, gconstpointer requester,
+    gpointer * data)
 {
   zb_writer *w;
   void *p = NULL;
@@ -226,11 +231,12 @@ gst_zero_writer_conn_reserve (GstZeroWriterConn * c, gsize size,
     g_mutex_unlock (&c->lock);
     return ZB_EBUSY;
   }
-  if (c->unlocked || c->flushing || c->pool_flushing) {
+  if (c->unlocked || c->flushing || (requester && requester == c->cancelled)) {
     g_mutex_unlock (&c->lock);
     return ZB_ECANCELED;
   }
   c->busy = TRUE;
+  c->reserving = requester;
   w = c->writer;
   g_mutex_unlock (&c->lock);
 
@@ -243,6 +249,11 @@ gst_zero_writer_conn_reserve (GstZeroWriterConn * c, gsize size,
         zb_writer_last_error (w));
 
   g_mutex_lock (&c->lock);
+  if (c->reserving && c->reserving == c->cancelled) {
+    c->reserving = NULL;
+    gst_zero_writer_conn_update_interrupt (c);
+  }
+  c->reserving = NULL;
   if (rc == ZB_OK) {
     c->reserved = owner;
     c->res_data = p;

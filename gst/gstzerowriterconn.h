@@ -44,20 +44,26 @@ void gst_zero_writer_conn_end_call (GstZeroWriterConn * conn);
 void gst_zero_writer_conn_set_unlocked (GstZeroWriterConn * conn,
     gboolean unlocked, gboolean flushing);
 void gst_zero_writer_conn_flush_stop (GstZeroWriterConn * conn);
-/* The ring pool's flush_start()/flush_stop(). */
-void gst_zero_writer_conn_set_pool_flushing (GstZeroWriterConn * conn,
-    gboolean flushing);
-/* TRUE while the pad or the pool is flushing. */
+/* TRUE while the pad is flushing. */
 gboolean gst_zero_writer_conn_is_flushing (GstZeroWriterConn * conn);
 
 /* Zero-copy: reserve a frame of @size bytes for @owner (the memory that
  * will wrap it) without waiting for another thread; waits for ring space
- * only when the wait is unbounded and !@dontwait.  Returns 0 with *data
- * pointing into the ring, ZB_ECANCELED when interrupted, or another code
- * meaning "use system memory instead".  On success the connection stays
- * open until gst_zero_writer_conn_release (conn, owner). */
+ * only when the wait is unbounded and !@dontwait.  @requester (a pool)
+ * can cancel its own reservations with
+ * gst_zero_writer_conn_cancel_reserves().  Returns 0 with *data pointing
+ * into the ring, ZB_ECANCELED when interrupted or cancelled, or another
+ * code meaning "use system memory instead".  On success the connection
+ * stays open until gst_zero_writer_conn_release (conn, owner). */
 int gst_zero_writer_conn_reserve (GstZeroWriterConn * conn, gsize size,
-    gboolean dontwait, gconstpointer owner, gpointer * data);
+    gboolean dontwait, gconstpointer owner, gconstpointer requester,
+    gpointer * data);
+/* While @cancel, reservations for @requester fail with ZB_ECANCELED and a
+ * waiting one is woken; other requesters and writes are not affected (a
+ * pool being flushed or dropped while upstream already uses a new one on
+ * the same connection). */
+void gst_zero_writer_conn_cancel_reserves (GstZeroWriterConn * conn,
+    gconstpointer requester, gboolean cancel);
 /* @owner's memory is gone: its reservation is dropped if it was never
  * committed.  Never waits; any thread. */
 void gst_zero_writer_conn_release (GstZeroWriterConn * conn,

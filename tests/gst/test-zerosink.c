@@ -1383,6 +1383,42 @@ GST_START_TEST (test_properties)
 
 GST_END_TEST;
 
+/* Upstream renegotiates on the same reader: it activates the new pool,
+ * then deactivates the old one.  Flushing the old pool must not flush the
+ * new one (flushing was once a flag of the shared connection). */
+GST_START_TEST (test_renegotiate_same_conn)
+{
+  gchar *name = unique_name ("reneg");
+  zb_reader *r = make_reader (name, 16 * FRAME_TOTAL (SMALL_SIZE), 1024);
+  Sink s = sink_new ("zerosink", NULL, "buffer-name", name, NULL);
+  GstBufferPool *a, *b;
+  GstBuffer *buf;
+
+  fail_unless (push_caps (&s, SMALL_CAPS));
+  a = proposed_pool (&s, SMALL_CAPS);
+  fail_unless_equals_int (gst_harness_push (s.h, pool_buffer (a, 0)),
+      GST_FLOW_OK);
+  read_frame (r, SMALL_SIZE, 0);
+  b = proposed_pool (&s, SMALL_CAPS);
+  fail_unless (gst_buffer_pool_set_active (a, FALSE));
+  buf = pool_buffer (b, 1);
+  fail_unless (is_ring_buffer (buf));
+  /* ... and it is written in place. */
+  fail_unless_equals_int (gst_harness_push (s.h, buf), GST_FLOW_OK);
+  read_frame (r, SMALL_SIZE, 1);
+  fail_unless_equals_uint64 (get_u64 (s.sink, "frames-copied"), 0);
+  fail_unless (gst_buffer_pool_set_active (b, FALSE));
+  gst_object_unref (a);
+  gst_object_unref (b);
+  expect_no_error (s.bus);
+  sink_free (&s);
+  zb_reader_close (r);
+  zb_gst_assert_no_leftovers (name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerosink_suite (void)
 {
@@ -1400,6 +1436,7 @@ zerosink_suite (void)
   tcase_add_test (tc, test_eos);
   tcase_add_test (tc, test_pool_zero_copy);
   tcase_add_test (tc, test_pool_out_of_order);
+  tcase_add_test (tc, test_renegotiate_same_conn);
   tcase_add_test (tc, test_pipeline_videotestsrc);
   tcase_add_test (tc, test_pipeline_queue_integrity);
   tcase_add_test (tc, test_block_while_held);

@@ -26,7 +26,12 @@
 # after its connect-timeout) and on-reader-lost=reconnect (a new zerosrc !
 # checksumsink takes the name at once, gets its first frame within
 # BOUND_MS and then every remaining frame: its checksums must be exactly
-# the tail of the reference run, up to the writer's last frame).
+# the tail of the reference run, up to the writer's last frame).  The
+# writer of a reconnect round stops after RECONNECT_FRAMES, so there the
+# victim always reads one frame per millisecond (as in full rounds): the
+# stream then lasts RECONNECT_FRAMES ms at least and the kill, which waits
+# for at most 300 frames, finds it running unless this script lags by
+# seconds.
 #
 # Every round: once the survivor closed nothing is left, and a new reader
 # creates the same name at once.  Per-round timings and a min/median/max
@@ -47,7 +52,10 @@ CONNECT_MS=500      # zerosink connect-timeout in on-reader-lost=error rounds
 REF=5000            # frames of the reference run, more than any round writes
                     # before its kill (a start kill comes within 144 ms)
 # Frames of the writer in on-reader-lost=reconnect rounds, all read after
-# the reconnect but those before the kill (at most a few hundred).
+# the reconnect but those before the kill (at most a few hundred).  Read
+# at full speed they take a third of a second, less than this script may
+# need under a sanitizer and load to see the kill moment: the victim of a
+# reconnect round is slowed down (see reader_round).
 RECONNECT_FRAMES=3000
 # Small frames of a pattern that differs in every frame, at a framerate
 # that makes a synced sink a slow (1000 frames/s) consumer.
@@ -248,16 +256,21 @@ $written"
 }
 
 reader_round () {
-  local kind=$1 policy=$2 moment=$3 sync=false ms how opts frames
+  local kind=$1 policy=$2 moment=$3 sync=false ms how opts frames paced=0
+  # One frame per ms: to fill the ring (full), and so that a finite stream
+  # cannot end before the kill (reconnect).
+  if [ "$moment" = full ] || [ "$policy" = reconnect ]; then
+    paced=1
+  fi
   if [ "$kind" = zerosrc ]; then
-    [ "$moment" = full ] && sync=true
+    [ "$paced" = 1 ] && sync=true
     gst_start "rx$r" zerosrc buffer-name="$NAME" payload-size=$RING \
       ! fakesink sync=$sync
     RX=$PID
     wait_shm "$NAME" "$RX" 10 || fail "round $r: no buffer from zerosrc"
   else
     local slow=()
-    [ "$moment" = full ] && slow=(--release-delay 0.001)
+    [ "$paced" = 1 ] && slow=(--release-delay 0.001)
     start "rx$r" "$ZB" read "$NAME" --payload-size $CLI_RING \
       --metadata-size 4K "${slow[@]}"
     RX=$PID
@@ -315,8 +328,12 @@ exists but has no live reader)"; then
       || fail "round $r: new zerosrc did not start"
     local deadline=$(( $(now_us) + 30000000 ))
     while [ -z "$(checksums "rx2-$r" | head -n 1)" ]; do
-      [ "$(now_us)" -lt "$deadline" ] \
-        || fail "round $r: no frame through the new reader in 30 s"
+      if [ "$(now_us)" -ge "$deadline" ]; then
+        kill -0 "$TX" 2>/dev/null || fail "round $r: no frame through the \
+new reader in 30 s, and zerosink had exited: did its stream end before \
+the kill?"
+        fail "round $r: no frame through the new reader in 30 s"
+      fi
       kill -0 "$RX2" 2>/dev/null || break
       sleep 0.005
     done
