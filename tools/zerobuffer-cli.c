@@ -12,6 +12,13 @@
  *   zerobuffer read cam1 --payload-size 16M --metadata-size 4K
  *   zerobuffer write cam1 --frames 100 --size 1M --pattern sequential
  *   zerobuffer info cam1
+ *   zerobuffer serve filter1 --handler invert
+ *   zerobuffer request filter1 --count 1000 --size 1M --verify invert
+ *
+ * serve and request are the two ends of a duplex channel (filter1_request
+ * and filter1_response): "ready: ..." once the server's buffer exists,
+ * "client: ..." / "attached: ..." once both buffers are connected, "end:
+ * ..." per client of a server, and one "summary: ..." line.
  *
  * Only libzerobuffer and libc are used, so the tool also works where
  * GStreamer is not installed.
@@ -1376,6 +1383,1235 @@ cmd_write (int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* Duplex channel: serve and request                                    */
+
+/* What a server does to each request; the request tool checks the same. */
+enum
+{
+  XF_ECHO = 0,
+  XF_INVERT,
+  XF_XOR,
+  XF_DOUBLE,
+  XF_NONE                       /* request --verify none: check nothing */
+};
+
+typedef struct
+{
+  int transform;
+  uint8_t key;                  /* XF_XOR */
+  int delay_ms;                 /* sleep before answering */
+  int crash_after_set;
+  uint64_t crash_after;         /* answer this many, then _exit */
+} handler_spec;
+
+/* Exit status of a server that plays a crash (crash-after=N). */
+#define EXIT_CRASH 3
+
+static int
+parse_xor_key (const char *opt, const char *text, uint8_t * key)
+{
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul (text, &end, 0);
+  if (errno || end == text || *end || text[0] == '-' || v > 255) {
+    usage_error ("%s: '%s' is not a byte (0..255, 0xFF)", opt, text);
+    return -1;
+  }
+  *key = (uint8_t) v;
+  return 0;
+}
+
+/* "echo", "xor=0x0f", "double,delay=100", "crash-after=3": one transform
+ * (default echo) and any modifiers.  With allow_modifiers 0 (the request
+ * tool's --verify) only a transform or "none". */
+static int
+parse_handler_arg (const char *opt, const char *text, int allow_modifiers,
+    handler_spec * spec)
+{
+  char *copy = strdup (text), *tok, *save = NULL;
+  int have_transform = 0, ok = 1;
+
+  memset (spec, 0, sizeof *spec);
+  spec->transform = XF_ECHO;
+  spec->key = 0xff;
+  if (!copy)
+    return -1;
+  for (tok = strtok_r (copy, ",", &save); tok && ok;
+      tok = strtok_r (NULL, ",", &save)) {
+    int t = -1;
+
+    if (strcmp (tok, "echo") == 0)
+      t = XF_ECHO;
+    else if (strcmp (tok, "invert") == 0)
+      t = XF_INVERT;
+    else if (strcmp (tok, "double") == 0)
+      t = XF_DOUBLE;
+    else if (strcmp (tok, "xor") == 0)
+      t = XF_XOR;
+    else if (strncmp (tok, "xor=", 4) == 0) {
+      t = XF_XOR;
+      ok = parse_xor_key (opt, tok + 4, &spec->key) == 0;
+    } else if (strcmp (tok, "none") == 0 && !allow_modifiers)
+      t = XF_NONE;
+    else if (allow_modifiers && strncmp (tok, "delay=", 6) == 0) {
+      uint64_t ms;
+
+      ok = parse_count_arg ("handler delay", tok + 6, &ms) == 0;
+      if (ok && ms > 3600000) {
+        usage_error ("%s: delay=%s: at most 3600000 ms", opt, tok + 6);
+        ok = 0;
+      }
+      spec->delay_ms = (int) ms;
+    } else if (allow_modifiers && strncmp (tok, "crash-after=", 12) == 0) {
+      ok = parse_count_arg ("handler crash-after", tok + 12,
+          &spec->crash_after) == 0;
+      spec->crash_after_set = 1;
+    } else {
+      usage_error ("%s: unknown '%s' (known: echo, invert, xor[=BYTE], "
+          "double%s)", opt, tok, allow_modifiers ?
+          ", delay=MS, crash-after=N" : ", none");
+      ok = 0;
+    }
+    if (ok && t >= 0) {
+      if (have_transform) {
+        usage_error ("%s: '%s': only one of echo, invert, xor, double",
+            opt, text);
+        ok = 0;
+      }
+      have_transform = 1;
+      spec->transform = t;
+    }
+  }
+  free (copy);
+  return ok ? 0 : -1;
+}
+
+static const char *
+transform_name (const handler_spec * spec, char *buf, size_t len)
+{
+  switch (spec->transform) {
+    case XF_INVERT:
+      return "invert";
+    case XF_XOR:
+      snprintf (buf, len, "xor=0x%02x", spec->key);
+      return buf;
+    case XF_DOUBLE:
+      return "double";
+    case XF_NONE:
+      return "none";
+  }
+  return "echo";
+}
+
+/* Size of the answer to a request of size bytes. */
+static uint64_t
+response_size (const handler_spec * spec, uint64_t size)
+{
+  return spec->transform == XF_DOUBLE ? 2 * size : size;
+}
+
+/* The handler: out gets response_size() bytes made from in. */
+static void
+apply_transform (const handler_spec * spec, const uint8_t * in, size_t n,
+    uint8_t * out)
+{
+  size_t i;
+
+  switch (spec->transform) {
+    case XF_INVERT:
+      for (i = 0; i < n; i++)
+        out[i] = (uint8_t) (255 - in[i]);
+      break;
+    case XF_XOR:
+      for (i = 0; i < n; i++)
+        out[i] = in[i] ^ spec->key;
+      break;
+    case XF_DOUBLE:
+      memcpy (out, in, n);
+      memcpy (out + n, in, n);
+      break;
+    default:
+      memcpy (out, in, n);
+      break;
+  }
+}
+
+static int
+parse_mode_arg (const char *text, unsigned int *out)
+{
+  char *e;
+  unsigned long m;
+
+  errno = 0;
+  m = strtoul (text, &e, 8);
+  if (errno || e == text || *e || m > 07777) {
+    usage_error ("--mode: '%s' is not an octal mode", text);
+    return -1;
+  }
+  *out = (unsigned int) m;
+  return 0;
+}
+
+/* ---- serve ---- */
+
+typedef struct
+{
+  const char *channel;
+  handler_spec handler;
+  int keep_serving;
+  uint64_t payload_size, metadata_size;
+  unsigned int mode;
+  int timeout_ms;               /* wait for a client; -1 forever */
+  int attach_ms;                /* window for the client's response buffer */
+  unsigned int spin_us;
+} serve_options;
+
+typedef struct
+{
+  uint64_t requests, responses, failed, dropped, bytes_in, bytes_out;
+} serve_counts;
+
+static void
+usage_serve (FILE * out)
+{
+  fprintf (out,
+      "usage: zerobuffer serve CHANNEL [options]\n"
+      "  Create CHANNEL_request, wait for a client, attach to the\n"
+      "  CHANNEL_response it creates and answer every request with one\n"
+      "  response, in order, until the client goes.\n"
+      "  --handler H          what each response is (default echo):\n"
+      "                       echo, invert (255 - b), xor[=BYTE] (b ^ BYTE,\n"
+      "                       default 0xFF), double (the request twice);\n"
+      "                       with any of delay=MS (sleep before answering)\n"
+      "                       and crash-after=N (answer N requests, then\n"
+      "                       _exit(3) on the next, leaving everything\n"
+      "                       behind as a crash would), comma-separated\n"
+      "  --keep-serving       after a client goes, make CHANNEL_request\n"
+      "                       anew and take the next one; SIGINT/SIGTERM\n"
+      "                       while waiting for a client ends normally\n"
+      "  --payload-size N     ring of CHANNEL_request (default 1M)\n"
+      "  --metadata-size M    its metadata block (default 4K)\n"
+      "  --mode OCTAL         its permissions (default 0600)\n"
+      "  --timeout S          seconds to wait for each client (default\n"
+      "                       forever)\n"
+      "  --attach-timeout S   seconds a client that attached to\n"
+      "                       CHANNEL_request has to create CHANNEL_response\n"
+      "                       (default 5, as upstream servers)\n"
+      "  --spin-us N          poll up to N µs before sleeping (default\n"
+      "                       $ZB_SPIN_US, else 0: never)\n"
+      "  Prints \"ready: CHANNEL ...\" when CHANNEL_request exists, \"client:\n"
+      "  ...\" when attached, \"end: ...\" per client and one \"summary: ...\".\n");
+}
+
+/* Wait for a client in slices.  0, a library status, or CLI_SIGNALLED. */
+static int
+serve_wait_client (zb_duplex_server * s, int timeout_ms)
+{
+  int64_t deadline = deadline_after (timeout_ms);
+
+  for (;;) {
+    int slice, rc;
+
+    if (got_signal)
+      return CLI_SIGNALLED;
+    slice = next_slice_ms (deadline);
+    if (slice < 0)
+      return ZB_ETIMEDOUT;
+    rc = zb_duplex_server_wait_client (s, slice);
+    if (rc != ZB_ETIMEDOUT)
+      return rc;
+  }
+}
+
+static int
+serve_attach (zb_duplex_server * s, int timeout_ms, char *detail,
+    size_t len)
+{
+  int64_t deadline = deadline_after (timeout_ms);
+  int rc = ZB_ETIMEDOUT;
+
+  for (;;) {
+    int slice;
+
+    if (got_signal)
+      return CLI_SIGNALLED;
+    slice = next_slice_ms (deadline);
+    if (slice < 0)
+      return rc;
+    rc = zb_duplex_server_attach (s, slice);
+    if (rc == ZB_OK)
+      return rc;
+    snprintf (detail, len, "%s", zb_duplex_server_last_error (s));
+    if (rc != ZB_ENOTFOUND && rc != ZB_ENOREADER)
+      return rc;
+  }
+}
+
+/* One response: reserved in the ring, made there by the handler,
+ * committed; waits for room while the client lives. */
+static int
+serve_respond (zb_writer * w, const handler_spec * spec, const zb_frame * f)
+{
+  size_t size = (size_t) response_size (spec, f->size);
+  void *p;
+
+  for (;;) {
+    int rc;
+
+    if (got_signal)
+      return CLI_SIGNALLED;
+    rc = zb_writer_reserve (w, size, &p, SLICE_MS);
+    if (rc == ZB_OK)
+      break;
+    if (rc != ZB_ETIMEDOUT)
+      return rc;
+  }
+  apply_transform (spec, f->data, f->size, p);
+  return zb_writer_commit (w, size);
+}
+
+/* Once the client's response buffer is gone: did the client close, die,
+ * or only drop its responses?  The request side says, within a second;
+ * requests still unread are dropped. */
+static const char *
+serve_client_end (zb_reader * r, serve_counts * n)
+{
+  int64_t deadline = deadline_after (1000);
+
+  for (;;) {
+    zb_frame f;
+    int slice = next_slice_ms (deadline), rc;
+
+    if (slice < 0 || got_signal)
+      return "client-gone";
+    rc = zb_reader_acquire (r, &f, slice);
+    if (rc == ZB_OK) {
+      n->dropped++;
+      zb_reader_release (r, &f);
+      continue;
+    }
+    if (rc == ZB_EOS)
+      return "client-closed";
+    if (rc == ZB_EWRITERGONE)
+      return "client-died";
+    if (rc != ZB_ETIMEDOUT)
+      return "client-gone";
+  }
+}
+
+/* Serve one attached client until it goes.  Returns the end reason; a
+ * failure of ours fills reason. */
+static const char *
+serve_session (zb_duplex_server * s, const serve_options * opt,
+    serve_counts * n, serve_counts * total, char *reason, size_t len)
+{
+  zb_reader *r = zb_duplex_server_request_reader (s);
+  zb_writer *w = zb_duplex_server_response_writer (s);
+
+  for (;;) {
+    zb_frame f;
+    int rc;
+
+    if (got_signal)
+      return "signal";
+    rc = zb_reader_acquire (r, &f, SLICE_MS);
+    if (rc == ZB_ETIMEDOUT)
+      continue;
+    if (rc == ZB_EOS)
+      return "eos";
+    if (rc == ZB_EWRITERGONE)
+      return "client-died";
+    if (rc != ZB_OK) {
+      const char *d = zb_reader_last_error (r);
+
+      snprintf (reason, len, "cannot read a request: %s (%s)%s%s",
+          zb_strerror (rc), zb_status_name (rc), d[0] ? ": " : "", d);
+      return "error";
+    }
+    n->requests++;
+    total->requests++;
+    n->bytes_in += f.size;
+    total->bytes_in += f.size;
+    if (opt->handler.delay_ms)
+      sleep_ms (opt->handler.delay_ms);
+    if (got_signal) {
+      zb_reader_release (r, &f);
+      return "signal";
+    }
+    if (opt->handler.crash_after_set
+        && total->responses == opt->handler.crash_after) {
+      /* What a crash leaves: every object, both pids, this request
+       * unreleased.  Only the kernel's OFD locks go with the process. */
+      printf ("crash: %s after %" PRIu64 " responses\n", opt->channel,
+          total->responses);
+      fflush (stdout);
+      _exit (EXIT_CRASH);
+    }
+    rc = serve_respond (w, &opt->handler, &f);
+    zb_reader_release (r, &f);
+    if (rc == ZB_OK) {
+      uint64_t size = response_size (&opt->handler, f.size);
+
+      n->responses++;
+      total->responses++;
+      n->bytes_out += size;
+      total->bytes_out += size;
+      continue;
+    }
+    if (rc == CLI_SIGNALLED)
+      return "signal";
+    if (rc == ZB_EREADERGONE)
+      return serve_client_end (r, n);
+    if (rc == ZB_ETOOLARGE || rc == ZB_EINVAL) {
+      /* As upstream: a handler that fails answers nothing. */
+      n->failed++;
+      total->failed++;
+      continue;
+    }
+    {
+      const char *d = zb_writer_last_error (w);
+
+      snprintf (reason, len, "cannot write a response: %s (%s)%s%s",
+          zb_strerror (rc), zb_status_name (rc), d[0] ? ": " : "", d);
+    }
+    return "error";
+  }
+}
+
+static void
+serve_print_metadata (zb_reader * r)
+{
+  const void *data;
+  size_t size;
+
+  if (zb_reader_get_metadata (r, &data, &size) == ZB_OK) {
+    fputs ("metadata: ", stdout);
+    print_escaped (data, size);
+    putchar ('\n');
+  } else {
+    puts ("metadata: none");
+  }
+}
+
+static int
+cmd_serve (int argc, char **argv)
+{
+  enum
+  { OPT_HANDLER = 256, OPT_KEEP, OPT_PAYLOAD, OPT_META, OPT_MODE,
+    OPT_TIMEOUT, OPT_ATTACH, OPT_SPIN
+  };
+  static const struct option longopts[] = {
+    {"handler", required_argument, NULL, OPT_HANDLER},
+    {"keep-serving", no_argument, NULL, OPT_KEEP},
+    {"payload-size", required_argument, NULL, OPT_PAYLOAD},
+    {"metadata-size", required_argument, NULL, OPT_META},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"attach-timeout", required_argument, NULL, OPT_ATTACH},
+    {"spin-us", required_argument, NULL, OPT_SPIN},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}
+  };
+  serve_options opt = {.payload_size = 1 << 20,.metadata_size = 4096,
+    .timeout_ms = -1,.attach_ms = 5000,.spin_us = spin_from_env ()
+  };
+  serve_counts total = { 0 };
+  zb_duplex_server *s = NULL;
+  zb_reader_options ropt;
+  char reason[600] = "", xf[16];
+  const char *end_reason = "eos";
+  uint64_t sessions = 0;
+  int c, rc, idle_signal = 0;
+
+  opt.handler.transform = XF_ECHO;
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+      case OPT_HANDLER:
+        if (parse_handler_arg ("--handler", optarg, 1, &opt.handler))
+          return EXIT_USAGE;
+        break;
+      case OPT_KEEP:
+        opt.keep_serving = 1;
+        break;
+      case OPT_PAYLOAD:
+        if (parse_size_arg ("payload-size", optarg, &opt.payload_size))
+          return EXIT_USAGE;
+        break;
+      case OPT_META:
+        if (parse_size_arg ("metadata-size", optarg, &opt.metadata_size))
+          return EXIT_USAGE;
+        break;
+      case OPT_MODE:
+        if (parse_mode_arg (optarg, &opt.mode))
+          return EXIT_USAGE;
+        break;
+      case OPT_TIMEOUT:
+        if (parse_seconds_arg ("timeout", optarg, &opt.timeout_ms))
+          return EXIT_USAGE;
+        break;
+      case OPT_ATTACH:
+        if (parse_seconds_arg ("attach-timeout", optarg, &opt.attach_ms))
+          return EXIT_USAGE;
+        break;
+      case OPT_SPIN:
+        if (parse_spin_arg (optarg, &opt.spin_us))
+          return EXIT_USAGE;
+        break;
+      case 'h':
+        usage_serve (stdout);
+        return 0;
+      default:
+        return EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) {
+    usage_error ("serve needs exactly one CHANNEL");
+    return EXIT_USAGE;
+  }
+  opt.channel = argv[optind];
+  if (opt.payload_size == 0) {
+    usage_error ("serve needs --payload-size > 0");
+    return EXIT_USAGE;
+  }
+
+  install_signal_handlers ();
+  memset (&ropt, 0, sizeof ropt);
+  ropt.payload_size = opt.payload_size;
+  ropt.metadata_size = opt.metadata_size;
+  ropt.mode = opt.mode;
+  ropt.spin_us = opt.spin_us;
+  rc = zb_duplex_server_create (&s, opt.channel, &ropt);
+  if (rc != 0) {
+    report_status (opt.channel, "cannot create channel", rc,
+        zb_last_error ());
+    return EXIT_FAIL;
+  }
+
+  for (;;) {
+    serve_counts n = { 0 };
+    zb_reader_stats rs;
+    char detail[512] = "";
+
+    zb_reader_get_stats (zb_duplex_server_request_reader (s), &rs);
+    printf ("ready: %s request=%s" ZB_DUPLEX_REQUEST_SUFFIX " payload_size=%"
+        PRIu64 " handler=%s\n", opt.channel, opt.channel, rs.payload_size,
+        transform_name (&opt.handler, xf, sizeof xf));
+    fflush (stdout);
+
+    rc = serve_wait_client (s, opt.timeout_ms);
+    if (rc == CLI_SIGNALLED) {
+      end_reason = "signal";
+      idle_signal = 1;
+      break;
+    }
+    if (rc != 0) {
+      const char *d = zb_duplex_server_last_error (s);
+
+      snprintf (reason, sizeof reason, "%s: %s (%s)%s%s",
+          rc == ZB_ETIMEDOUT ? "no client" : "cannot wait for a client",
+          zb_strerror (rc), zb_status_name (rc), d[0] ? ": " : "", d);
+      end_reason = rc == ZB_ETIMEDOUT ? "timeout" : "error";
+      break;
+    }
+    sessions++;
+    rc = serve_attach (s, opt.attach_ms, detail, sizeof detail);
+    if (rc == CLI_SIGNALLED) {
+      end_reason = "signal";
+    } else if (rc != 0) {
+      /* Upstream servers give up the same way, after their window. */
+      end_reason = "no-response-buffer";
+      if (!opt.keep_serving)
+        snprintf (reason, sizeof reason, "the client did not create %s"
+            ZB_DUPLEX_RESPONSE_SUFFIX " within %.3f s: %s (%s)%s%s",
+            opt.channel, opt.attach_ms / 1000.0, zb_strerror (rc),
+            zb_status_name (rc), detail[0] ? ": " : "", detail);
+    } else {
+      zb_writer *w = zb_duplex_server_response_writer (s);
+      zb_writer_stats ws;
+
+      zb_writer_get_stats (w, &ws);
+      printf ("client: %s session=%" PRIu64 " response=%s"
+          ZB_DUPLEX_RESPONSE_SUFFIX " payload_size=%" PRIu64
+          " max_response=%zu\n", opt.channel, sessions, opt.channel,
+          ws.payload_size, zb_writer_max_frame_size (w));
+      /* Read once, when attaching, as released upstream servers do. */
+      serve_print_metadata (zb_duplex_server_request_reader (s));
+      fflush (stdout);
+      end_reason = serve_session (s, &opt, &n, &total, reason,
+          sizeof reason);
+    }
+    printf ("end: %s session=%" PRIu64 " requests=%" PRIu64 " responses=%"
+        PRIu64 " failed=%" PRIu64 " dropped=%" PRIu64 " bytes_in=%" PRIu64
+        " bytes_out=%" PRIu64 " reason=%s\n", opt.channel, sessions,
+        n.requests, n.responses, n.failed, n.dropped, n.bytes_in,
+        n.bytes_out, end_reason);
+    fflush (stdout);
+    if (reason[0] || strcmp (end_reason, "signal") == 0
+        || !opt.keep_serving)
+      break;
+    rc = zb_duplex_server_reset (s);
+    if (rc != 0) {
+      const char *d = zb_duplex_server_last_error (s);
+
+      snprintf (reason, sizeof reason, "cannot make %s"
+          ZB_DUPLEX_REQUEST_SUFFIX " anew: %s (%s)%s%s", opt.channel,
+          zb_strerror (rc), zb_status_name (rc), d[0] ? ": " : "", d);
+      end_reason = "error";
+      break;
+    }
+  }
+  zb_duplex_server_close (s);
+
+  printf ("summary: sessions=%" PRIu64 " requests=%" PRIu64 " responses=%"
+      PRIu64 " failed=%" PRIu64 " bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+      " end=%s\n", sessions, total.requests, total.responses, total.failed,
+      total.bytes_in, total.bytes_out, end_reason);
+  fflush (stdout);
+
+  if (reason[0]) {
+    report_reason (opt.channel, "%s", reason);
+    return EXIT_FAIL;
+  }
+  /* A signal while waiting for the next client is how a server that keeps
+   * serving is stopped; any other is reported. */
+  if (strcmp (end_reason, "signal") == 0
+      && !(opt.keep_serving && idle_signal)) {
+    report_reason (opt.channel, "interrupted by %s%s",
+        signal_name (got_signal), idle_signal ? " while waiting for a "
+        "client" : "");
+    return exit_for_signal ();
+  }
+  return 0;
+}
+
+/* ---- request ---- */
+
+typedef struct
+{
+  const char *channel;
+  uint64_t count;
+  uint64_t *sizes;
+  size_t n_sizes;
+  int pattern;
+  uint64_t in_flight;
+  handler_spec verify;
+  uint64_t response_ring;       /* 0: sized for in_flight responses */
+  int zero_copy;
+  const char *metadata;
+  unsigned int mode;
+  int timeout_ms;
+  unsigned int spin_us;
+  int hold_responses;           /* read nothing until SIGUSR1 */
+} request_options;
+
+static volatile sig_atomic_t got_usr1;
+
+static void
+on_usr1 (int sig)
+{
+  (void) sig;
+  got_usr1 = 1;
+}
+
+static void
+usage_request (FILE * out)
+{
+  fprintf (out,
+      "usage: zerobuffer request CHANNEL --count N --size B [options]\n"
+      "  Connect to the duplex server of CHANNEL as its client, send N\n"
+      "  requests, check every response byte for byte, print one summary\n"
+      "  line with round-trip times.\n"
+      "  --count N            number of requests\n"
+      "  --size B             request size (suffixes K, M, G)\n"
+      "  --sizes b1,b2,...    request sizes, cycled (overrides --size)\n"
+      "  --pattern P          sequential (default): byte j of request i is\n"
+      "                       (i+j) mod 256; none: zeros\n"
+      "  --in-flight K        send up to K requests before reading their\n"
+      "                       responses (default 1)\n"
+      "  --verify H           what the server does: echo (default), invert,\n"
+      "                       xor[=BYTE] (default 0xFF), double, or none\n"
+      "                       (check only that a response came)\n"
+      "  --response-size N    ring of CHANNEL_response (default: room for K\n"
+      "                       responses of the expected size)\n"
+      "  --zero-copy          reserve/commit requests in place\n"
+      "  --metadata TEXT      write TEXT into CHANNEL_request before\n"
+      "                       CHANNEL_response exists\n"
+      "  --mode OCTAL         permissions of CHANNEL_response (default 0600)\n"
+      "  --timeout S          seconds to wait for the server, for it to\n"
+      "                       attach, and for each response (default 5)\n"
+      "  --spin-us N          poll up to N µs before sleeping (default\n"
+      "                       $ZB_SPIN_US, else 0: never)\n"
+      "  --hold-responses     read no response until SIGUSR1 arrives (a\n"
+      "                       client that stalls; sending goes on)\n"
+      "  Prints \"connected: ...\" once attached to CHANNEL_request,\n"
+      "  \"attached: ...\" once the server writes to CHANNEL_response, and\n"
+      "  \"summary: ...\".  Exit 0 only if every response arrived and\n"
+      "  verified.\n");
+}
+
+typedef struct
+{
+  const request_options *opt;
+  zb_duplex_client *c;
+  uint8_t *src;                 /* requests: src + (i & 255) */
+  uint8_t *want;                /* expected response, made per response */
+  int64_t *sent_ns;             /* per request in flight, by i % K */
+  int64_t *rtt_ns;              /* per response */
+  uint64_t sent, received, verified, errors, bytes_out, bytes_in;
+  char reason[700];
+} request_state;
+
+static void request_fail (request_state * st, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+request_fail (request_state * st, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (st->reason[0])
+    return;
+  va_start (ap, fmt);
+  vsnprintf (st->reason, sizeof st->reason, fmt, ap);
+  va_end (ap);
+}
+
+static const uint8_t *
+request_bytes (const request_state * st, uint64_t i)
+{
+  return st->src + (st->opt->pattern == PATTERN_SEQUENTIAL ? (i & 255) : 0);
+}
+
+/* Why the responses stopped: the server's state, with the library's
+ * words, when it is gone (returns 1); else what happened (returns 0).  A
+ * failed request write is judged the same way. */
+static int
+request_fail_server (request_state * st, const char *what, int rc,
+    const char *detail)
+{
+  int src = zb_duplex_client_check_server (st->c);
+
+  if (src != ZB_OK) {
+    const char *d = zb_duplex_client_last_error (st->c);
+
+    request_fail (st, "server gone %s after %" PRIu64 " of %" PRIu64
+        " responses: %s (%s)%s%s", what, st->received, st->opt->count,
+        zb_strerror (src), zb_status_name (src), d[0] ? ": " : "", d);
+    return 1;
+  }
+  request_fail (st, "%s after %" PRIu64 " of %" PRIu64 " responses: %s "
+      "(%s)%s%s", what, st->received, st->opt->count, zb_strerror (rc),
+      zb_status_name (rc), detail[0] ? ": " : "", detail);
+  return 0;
+}
+
+/* Send request sent.  timeout_ms 0 when responses are outstanding: a full
+ * request ring must not keep us from reading them (the server holds each
+ * request until its response is written, so both rings would stay full). */
+static int
+request_send (request_state * st, int timeout_ms)
+{
+  zb_writer *w = zb_duplex_client_request_writer (st->c);
+  uint64_t i = st->sent;
+  size_t size = (size_t) st->opt->sizes[i % st->opt->n_sizes];
+  /* The round trip starts here: the post that publishes the request may
+   * run the server, and its answer, before the write returns. */
+  int64_t t0 = now_ns ();
+  int rc;
+
+  if (st->opt->zero_copy) {
+    void *p;
+
+    rc = zb_writer_reserve (w, size, &p, timeout_ms);
+    if (rc == ZB_OK) {
+      memcpy (p, request_bytes (st, i), size);
+      rc = zb_writer_commit (w, size);
+    }
+  } else {
+    rc = zb_writer_write (w, request_bytes (st, i), size, timeout_ms);
+  }
+  if (rc == ZB_OK) {
+    st->sent_ns[i % st->opt->in_flight] = t0;
+    st->sent++;
+    st->bytes_out += size;
+  }
+  return rc;
+}
+
+/* Check response i against the handler's output for request i. */
+static void
+request_verify (request_state * st, const zb_frame * f, uint64_t i)
+{
+  uint64_t size = st->opt->sizes[i % st->opt->n_sizes];
+  uint64_t want = response_size (&st->opt->verify, size);
+  const uint8_t *got = f->data;
+
+  if (st->opt->verify.transform == XF_NONE) {
+    st->verified++;
+    return;
+  }
+  if (f->size != want) {
+    st->errors++;
+    request_fail (st, "response %" PRIu64 " has %zu bytes, expected %" PRIu64
+        " (%" PRIu64 "-byte request)", i, f->size, want, size);
+    return;
+  }
+  apply_transform (&st->opt->verify, request_bytes (st, i), (size_t) size,
+      st->want);
+  if (memcmp (got, st->want, f->size) != 0) {
+    size_t k = 0;
+
+    while (got[k] == st->want[k])
+      k++;
+    st->errors++;
+    request_fail (st, "response %" PRIu64 " (%zu bytes) differs at byte %zu:"
+        " 0x%02x, expected 0x%02x", i, f->size, k, got[k], st->want[k]);
+    return;
+  }
+  st->verified++;
+}
+
+static int
+cmp_i64 (const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The q-th percentile (nearest rank) of n sorted values, in µs. */
+static double
+percentile_us (const int64_t * v, uint64_t n, int q)
+{
+  uint64_t rank;
+
+  if (n == 0)
+    return 0.0;
+  rank = (n * (uint64_t) q + 99) / 100;
+  if (rank < 1)
+    rank = 1;
+  return v[rank - 1] / 1000.0;
+}
+
+/* The exchange: keep up to K requests in flight, read responses in
+ * order.  Returns the end reason. */
+static const char *
+request_run (request_state * st)
+{
+  const request_options *opt = st->opt;
+  zb_reader *r = zb_duplex_client_response_reader (st->c);
+  zb_writer *w = zb_duplex_client_request_writer (st->c);
+  int64_t progress = now_ns ();
+
+  while (st->received < opt->count) {
+    int64_t waited;
+    zb_frame f;
+    int rc;
+
+    if (got_signal) {
+      request_fail (st, "interrupted by %s after %" PRIu64 " of %" PRIu64
+          " responses", signal_name (got_signal), st->received, opt->count);
+      return "signal";
+    }
+    if (opt->hold_responses && !got_usr1) {
+      /* Stalled: send what the window allows, read nothing. */
+      progress = now_ns ();
+      if (st->sent < opt->count && st->sent - st->received < opt->in_flight) {
+        rc = request_send (st, 10);
+        if (rc == ZB_OK || rc == ZB_ETIMEDOUT)
+          continue;
+        if (rc == ZB_EREADERGONE) {
+          request_fail_server (st, "sending", rc, zb_writer_last_error (w));
+          return "server-gone";
+        }
+        request_fail (st, "cannot send request %" PRIu64 ": %s (%s)",
+            st->sent, zb_strerror (rc), zb_status_name (rc));
+        return "error";
+      }
+      sleep_ms (10);
+      continue;
+    }
+    waited = (now_ns () - progress) / 1000000;
+    if (st->sent < opt->count && st->sent - st->received < opt->in_flight) {
+      int outstanding = st->sent > st->received;
+
+      rc = request_send (st, outstanding ? 0 : SLICE_MS);
+      if (rc == ZB_OK) {
+        if (!outstanding)
+          progress = now_ns ();
+        continue;
+      }
+      if (rc == ZB_EREADERGONE) {
+        request_fail_server (st, "sending", rc, zb_writer_last_error (w));
+        return "server-gone";   /* the reader of CHANNEL_request left */
+      }
+      if (rc != ZB_ETIMEDOUT) {
+        const char *d = zb_writer_last_error (w);
+
+        request_fail (st, "cannot send request %" PRIu64 ": %s (%s)%s%s",
+            st->sent, zb_strerror (rc), zb_status_name (rc),
+            d[0] ? ": " : "", d);
+        return "error";
+      }
+      if (!outstanding) {
+        if (opt->timeout_ms >= 0 && waited > opt->timeout_ms)
+          return request_fail_server (st, "request ring full", rc,
+              zb_writer_last_error (w)) ? "server-gone" : "timeout";
+        continue;
+      }
+    }
+
+    rc = zb_reader_acquire (r, &f, SLICE_MS);
+    if (rc == ZB_OK) {
+      uint64_t i = st->received;
+
+      st->rtt_ns[i] = now_ns () - st->sent_ns[i % opt->in_flight];
+      st->bytes_in += f.size;
+      request_verify (st, &f, i);
+      zb_reader_release (r, &f);
+      st->received++;
+      progress = now_ns ();
+      if (st->reason[0])
+        return "error";
+      continue;
+    }
+    if (rc == ZB_ETIMEDOUT) {
+      if (opt->timeout_ms >= 0 && waited > opt->timeout_ms) {
+        char what[96];
+
+        snprintf (what, sizeof what, "no response to request %" PRIu64
+            " within %.3f s", st->received, opt->timeout_ms / 1000.0);
+        return request_fail_server (st, what, rc, zb_reader_last_error (r))
+            ? "server-gone" : "timeout";
+      }
+      continue;
+    }
+    if (rc == ZB_EOS || rc == ZB_EWRITERGONE) {
+      request_fail_server (st, "waiting", rc, zb_reader_last_error (r));
+      return "server-gone";
+    }
+    {
+      const char *d = zb_reader_last_error (r);
+
+      request_fail (st, "cannot read response %" PRIu64 ": %s (%s)%s%s",
+          st->received, zb_strerror (rc), zb_status_name (rc),
+          d[0] ? ": " : "", d);
+    }
+    return "error";
+  }
+  return "done";
+}
+
+static int
+cmd_request (int argc, char **argv)
+{
+  enum
+  { OPT_COUNT = 256, OPT_SIZE, OPT_SIZES, OPT_PATTERN, OPT_IN_FLIGHT,
+    OPT_VERIFY, OPT_RESPONSE_SIZE, OPT_ZC, OPT_META, OPT_MODE, OPT_TIMEOUT,
+    OPT_SPIN, OPT_HOLD_RESPONSES
+  };
+  static const struct option longopts[] = {
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"size", required_argument, NULL, OPT_SIZE},
+    {"sizes", required_argument, NULL, OPT_SIZES},
+    {"pattern", required_argument, NULL, OPT_PATTERN},
+    {"in-flight", required_argument, NULL, OPT_IN_FLIGHT},
+    {"verify", required_argument, NULL, OPT_VERIFY},
+    {"response-size", required_argument, NULL, OPT_RESPONSE_SIZE},
+    {"zero-copy", no_argument, NULL, OPT_ZC},
+    {"metadata", required_argument, NULL, OPT_META},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"spin-us", required_argument, NULL, OPT_SPIN},
+    {"hold-responses", no_argument, NULL, OPT_HOLD_RESPONSES},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}
+  };
+  request_options opt = {.pattern = PATTERN_SEQUENTIAL,.in_flight = 1,
+    .timeout_ms = DEFAULT_CONNECT_MS,.spin_us = spin_from_env ()
+  };
+  request_state st;
+  zb_writer_options wopt;
+  zb_reader_options ropt;
+  zb_writer_stats ws;
+  zb_reader_stats rs;
+  uint64_t size = 0, max_size = 0, max_response;
+  int64_t deadline, t_start, t_end;
+  const char *end_reason = "done";
+  char detail[512] = "";
+  int have_count = 0, c, rc;
+
+  opt.verify.transform = XF_ECHO;
+  opt.verify.key = 0xff;
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+      case OPT_COUNT:
+        if (parse_count_arg ("count", optarg, &opt.count))
+          return EXIT_USAGE;
+        have_count = 1;
+        break;
+      case OPT_SIZE:
+        if (parse_size_arg ("size", optarg, &size))
+          return EXIT_USAGE;
+        break;
+      case OPT_SIZES:
+        free (opt.sizes);
+        if (parse_size_list (optarg, &opt.sizes, &opt.n_sizes))
+          return EXIT_USAGE;
+        break;
+      case OPT_PATTERN:
+        if (parse_pattern_arg (optarg, &opt.pattern))
+          return EXIT_USAGE;
+        break;
+      case OPT_IN_FLIGHT:
+        if (parse_count_arg ("in-flight", optarg, &opt.in_flight))
+          return EXIT_USAGE;
+        if (opt.in_flight < 1 || opt.in_flight > 65536) {
+          usage_error ("--in-flight: 1..65536");
+          return EXIT_USAGE;
+        }
+        break;
+      case OPT_VERIFY:
+        if (parse_handler_arg ("--verify", optarg, 0, &opt.verify))
+          return EXIT_USAGE;
+        break;
+      case OPT_RESPONSE_SIZE:
+        if (parse_size_arg ("response-size", optarg, &opt.response_ring))
+          return EXIT_USAGE;
+        break;
+      case OPT_ZC:
+        opt.zero_copy = 1;
+        break;
+      case OPT_META:
+        opt.metadata = optarg;
+        break;
+      case OPT_MODE:
+        if (parse_mode_arg (optarg, &opt.mode))
+          return EXIT_USAGE;
+        break;
+      case OPT_TIMEOUT:
+        if (parse_seconds_arg ("timeout", optarg, &opt.timeout_ms))
+          return EXIT_USAGE;
+        break;
+      case OPT_SPIN:
+        if (parse_spin_arg (optarg, &opt.spin_us))
+          return EXIT_USAGE;
+        break;
+      case OPT_HOLD_RESPONSES:
+        opt.hold_responses = 1;
+        break;
+      case 'h':
+        usage_request (stdout);
+        return 0;
+      default:
+        return EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) {
+    usage_error ("request needs exactly one CHANNEL");
+    return EXIT_USAGE;
+  }
+  opt.channel = argv[optind];
+  if (!have_count || opt.count == 0) {
+    usage_error ("request needs --count > 0");
+    return EXIT_USAGE;
+  }
+  if (!opt.sizes) {
+    if (size == 0) {
+      usage_error ("request needs --size > 0 or --sizes");
+      return EXIT_USAGE;
+    }
+    opt.sizes = malloc (sizeof *opt.sizes);
+    if (!opt.sizes)
+      return EXIT_FAIL;
+    opt.sizes[0] = size;
+    opt.n_sizes = 1;
+  }
+  for (size_t k = 0; k < opt.n_sizes; k++)
+    if (opt.sizes[k] > max_size)
+      max_size = opt.sizes[k];
+  if (max_size > (SIZE_MAX - 512) / 2 || opt.count > (1ull << 27)) {
+    usage_error ("request size or count too large");
+    free (opt.sizes);
+    return EXIT_USAGE;
+  }
+  max_response = response_size (&opt.verify, max_size);
+
+  memset (&st, 0, sizeof st);
+  st.opt = &opt;
+  st.src = calloc (1, max_size + 256);
+  st.want = malloc (max_response + 1);
+  st.sent_ns = calloc (opt.in_flight, sizeof *st.sent_ns);
+  st.rtt_ns = calloc (opt.count, sizeof *st.rtt_ns);
+  if (!st.src || !st.want || !st.sent_ns || !st.rtt_ns) {
+    report_reason (opt.channel, "out of memory");
+    rc = EXIT_FAIL;
+    goto out;
+  }
+  if (opt.pattern == PATTERN_SEQUENTIAL)
+    for (uint64_t k = 0; k < max_size + 256; k++)
+      st.src[k] = (uint8_t) k;
+
+  rc = zb_duplex_client_new (&st.c, opt.channel);
+  if (rc != 0) {
+    report_status (opt.channel, "bad channel", rc, zb_last_error ());
+    rc = EXIT_FAIL;
+    goto out;
+  }
+  install_signal_handlers ();
+  if (opt.hold_responses) {
+    struct sigaction sa;
+
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGUSR1, &sa, NULL);
+  }
+
+  /* 1. The server's CHANNEL_request, in slices so that a signal is seen. */
+  deadline = deadline_after (opt.timeout_ms);
+  memset (&wopt, 0, sizeof wopt);
+  wopt.spin_us = opt.spin_us;
+  for (;;) {
+    int slice = next_slice_ms (deadline);
+
+    if (got_signal) {
+      rc = CLI_SIGNALLED;
+      break;
+    }
+    rc = zb_duplex_client_open (st.c, &wopt, slice < 0 ? 0 : slice);
+    if (rc == 0)
+      break;
+    snprintf (detail, sizeof detail, "%s",
+        zb_duplex_client_last_error (st.c));
+    if (rc != ZB_ENOTFOUND && rc != ZB_ENOREADER)
+      break;
+    if (slice < 0) {
+      snprintf (detail, sizeof detail, "no %sduplex server: %s%s %s "
+          "(waited %.3f s)", rc == ZB_ENOREADER ? "live " : "", opt.channel,
+          ZB_DUPLEX_REQUEST_SUFFIX, rc == ZB_ENOREADER ? "has no live reader"
+          : "does not exist", opt.timeout_ms / 1000.0);
+      break;
+    }
+  }
+  if (rc != 0) {
+    if (rc == CLI_SIGNALLED) {
+      report_reason (opt.channel, "interrupted by %s while connecting",
+          signal_name (got_signal));
+      rc = exit_for_signal ();
+    } else {
+      report_status (opt.channel, "cannot connect", rc, detail);
+      rc = EXIT_FAIL;
+    }
+    goto out;
+  }
+  zb_writer_get_stats (zb_duplex_client_request_writer (st.c), &ws);
+  printf ("connected: %s request=%s" ZB_DUPLEX_REQUEST_SUFFIX
+      " payload_size=%" PRIu64 " max_request=%zu\n", opt.channel,
+      opt.channel, ws.payload_size,
+      zb_writer_max_frame_size (zb_duplex_client_request_writer (st.c)));
+  fflush (stdout);
+
+  /* 2. Metadata, while no server has had a chance to read it. */
+  if (opt.metadata) {
+    rc = zb_duplex_client_set_metadata (st.c, opt.metadata,
+        strlen (opt.metadata));
+    if (rc != 0) {
+      report_status (opt.channel, "cannot write metadata", rc,
+          zb_duplex_client_last_error (st.c));
+      rc = EXIT_FAIL;
+      goto out;
+    }
+  }
+
+  /* 3. CHANNEL_response, and the server's writer on it; the buffer stays
+   * between the slices of the wait. */
+  memset (&ropt, 0, sizeof ropt);
+  ropt.payload_size = opt.response_ring ? opt.response_ring :
+      zb_ring_size_for_frames (max_response ? max_response : 1,
+      opt.in_flight);
+  ropt.metadata_size = 4096;    /* as upstream clients; nobody writes it */
+  ropt.mode = opt.mode;
+  ropt.spin_us = opt.spin_us;
+  deadline = deadline_after (opt.timeout_ms);
+  for (;;) {
+    int slice = next_slice_ms (deadline);
+
+    if (got_signal) {
+      rc = CLI_SIGNALLED;
+      break;
+    }
+    rc = zb_duplex_client_connect_response (st.c, &ropt,
+        slice < 0 ? 0 : slice);
+    if (rc == 0)
+      break;
+    snprintf (detail, sizeof detail, "%s",
+        zb_duplex_client_last_error (st.c));
+    if (rc != ZB_ENOATTACH)
+      break;
+    if (slice < 0) {
+      snprintf (detail, sizeof detail, "the server did not attach to %s%s "
+          "within %.3f s (servers give up about 5 s after they start)",
+          opt.channel, ZB_DUPLEX_RESPONSE_SUFFIX, opt.timeout_ms / 1000.0);
+      break;
+    }
+  }
+  if (rc != 0) {
+    if (rc == CLI_SIGNALLED) {
+      report_reason (opt.channel, "interrupted by %s while connecting",
+          signal_name (got_signal));
+      rc = exit_for_signal ();
+    } else {
+      report_status (opt.channel, rc == ZB_ENOATTACH ? "server did not "
+          "attach" : "cannot connect the response buffer", rc, detail);
+      rc = EXIT_FAIL;
+    }
+    goto out;
+  }
+  zb_reader_get_stats (zb_duplex_client_response_reader (st.c), &rs);
+  printf ("attached: %s response=%s" ZB_DUPLEX_RESPONSE_SUFFIX
+      " payload_size=%" PRIu64 "\n", opt.channel, opt.channel,
+      rs.payload_size);
+  fflush (stdout);
+
+  t_start = now_ns ();
+  end_reason = request_run (&st);
+  t_end = now_ns ();
+
+  qsort (st.rtt_ns, st.received, sizeof *st.rtt_ns, cmp_i64);
+  printf ("summary: requests=%" PRIu64 " responses=%" PRIu64 " verified=%"
+      PRIu64 " errors=%" PRIu64 " bytes_out=%" PRIu64 " bytes_in=%" PRIu64
+      " p50_us=%.1f p99_us=%.1f max_us=%.1f rps=%.1f end=%s\n", st.sent,
+      st.received, st.verified, st.errors, st.bytes_out, st.bytes_in,
+      percentile_us (st.rtt_ns, st.received, 50),
+      percentile_us (st.rtt_ns, st.received, 99),
+      percentile_us (st.rtt_ns, st.received, 100),
+      rate_per_s (st.received, t_end - t_start), end_reason);
+  fflush (stdout);
+
+  if (st.reason[0] || st.verified != opt.count) {
+    if (!st.reason[0])
+      request_fail (&st, "%" PRIu64 " of %" PRIu64 " responses verified",
+          st.verified, opt.count);
+    report_reason (opt.channel, "%s", st.reason);
+    rc = got_signal ? exit_for_signal () : EXIT_FAIL;
+  } else {
+    rc = 0;
+  }
+
+out:
+  zb_duplex_client_close (st.c);
+  free (st.src);
+  free (st.want);
+  free (st.sent_ns);
+  free (st.rtt_ns);
+  free (opt.sizes);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
 
 static void
 usage (FILE * out)
@@ -1387,6 +2623,9 @@ usage (FILE * out)
       "  info NAME     print a buffer's header, peers, utilization, health\n"
       "  read NAME     create buffer NAME and read frames from a writer\n"
       "  write NAME    connect to buffer NAME and write frames\n"
+      "  serve CH      duplex server on channel CH: answer each request\n"
+      "  request CH    duplex client on channel CH: send requests, check\n"
+      "                every response\n"
       "\n"
       "'zerobuffer COMMAND --help' lists a command's options.  Sizes take\n"
       "suffixes K, M, G (binary).  Exit status 0 means every frame arrived\n"
@@ -1422,6 +2661,14 @@ main (int argc, char **argv)
   if (strcmp (cmd, "write") == 0) {
     command = "zerobuffer write";
     return cmd_write (argc - 1, argv + 1);
+  }
+  if (strcmp (cmd, "serve") == 0) {
+    command = "zerobuffer serve";
+    return cmd_serve (argc - 1, argv + 1);
+  }
+  if (strcmp (cmd, "request") == 0) {
+    command = "zerobuffer request";
+    return cmd_request (argc - 1, argv + 1);
   }
   usage_error ("unknown command '%s'", cmd);
   return EXIT_USAGE;
