@@ -277,7 +277,11 @@ client_connect_response (zb_duplex_client * c,
   if (c->attached)
     return ZB_OK;
   if (c->r == NULL) {
-    if ((rc = zb_reader_create (&r, c->response_name, options)) != ZB_OK)
+    zb_reader_options o = *options;
+
+    /* Matched by order: the server's numbers are only informational. */
+    o.allow_sequence_gaps = 1;
+    if ((rc = zb_reader_create (&r, c->response_name, &o)) != ZB_OK)
       return rc;
     pthread_mutex_lock (&c->lock);
     c->r = r;

@@ -51,6 +51,7 @@ struct zb_reader
   uint64_t read_pos;
   uint64_t read_count;
   uint64_t expected_seq;
+  int allow_gaps;               /* zb_reader_options.allow_sequence_gaps */
   uint64_t writer_pid;          /* last non-zero writer pid seen */
   int writer_had_lock;
   int writer_seen;              /* a writer attached at some point */
@@ -69,7 +70,7 @@ struct zb_reader
                                  * zeroed zb_frame (ticket 0) is never valid */
   uint64_t outstanding;         /* ring bytes taken and not yet returned */
   uint64_t held;                /* frames not yet released */
-  uint64_t frames, bytes;
+  uint64_t frames, bytes, gaps;
   uint64_t last_free;
   int closed;
 
@@ -296,6 +297,7 @@ zb_reader_create (zb_reader ** out, const char *name,
   r->P = P;
   r->M = M;
   r->expected_seq = 1;
+  r->allow_gaps = opt->allow_sequence_gaps != 0;
   r->ledger_base = 1;
   r->sem_w = r->sem_r = SEM_FAILED;
   r->pace.spin_ns = zb_spin_budget_ns (opt->spin_us);
@@ -425,7 +427,7 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
   uint64_t free_bytes, outstanding, avail, pos, skip = 0, T, ticket;
   const uint64_t P = r->P;
   zb_frame_header h;
-  int marker = 0;
+  int marker = 0, gap = 0;
 
   /* A consistent pair: releases change both under the lock. */
   pthread_mutex_lock (&r->lock);
@@ -507,19 +509,25 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
         (unsigned long long) pos, (unsigned long long) h.payload_size,
         (unsigned long long) (avail - skip));
   if (h.sequence_number != r->expected_seq) {
-    if (h.sequence_number != 1)
+    if (r->allow_gaps && h.sequence_number > r->expected_seq) {
+      /* Numbers the writer used up without publishing: the frame itself
+       * was checked like any other. */
+      gap = 1;
+    } else if (h.sequence_number != 1) {
       return zb_fail (ZB_ECORRUPT, "%s: sequence jump: expected frame %llu, "
           "found %llu at offset %llu", r->name,
           (unsigned long long) r->expected_seq,
           (unsigned long long) h.sequence_number, (unsigned long long) pos);
-    /* A new writer starts again at 1.  If the end of the previous one's
-     * stream was not reported yet, report it now; the next call takes
-     * this frame. */
-    r->expected_seq = 1;
-    if (!r->writer_ended) {
-      r->writer_ended = 1;
-      return zb_fail (ZB_EOS, "%s: writer closed, all frames read; a new "
-          "writer follows", r->name);
+    } else {
+      /* A new writer starts again at 1.  If the end of the previous one's
+       * stream was not reported yet, report it now; the next call takes
+       * this frame. */
+      r->expected_seq = 1;
+      if (!r->writer_ended) {
+        r->writer_ended = 1;
+        return zb_fail (ZB_EOS, "%s: writer closed, all frames read; a new "
+            "writer follows", r->name);
+      }
     }
   }
   r->writer_ended = 0;
@@ -535,6 +543,7 @@ take_frame (zb_reader * r, zb_frame * f, uint64_t *unread)
   r->held++;
   r->frames++;
   r->bytes += h.payload_size;
+  r->gaps += gap;
   ledger_advance (r);           /* a tail at the head goes back at once */
   pthread_mutex_unlock (&r->lock);
 
@@ -848,6 +857,7 @@ zb_reader_get_stats (zb_reader * r, zb_reader_stats * s)
   s->metadata_size = r->M;
   s->free_bytes = r->closed ? r->last_free :
       ZB_LOAD (&r->oieb->payload_free_bytes);
+  s->sequence_gaps = r->gaps;
   pthread_mutex_unlock (&r->lock);
 }
 

@@ -144,6 +144,14 @@ typedef struct zb_reader_options
                                  * frame when frames come this close
                                  * together; 0 = never spin (default);
                                  * at most 10000; none on one CPU */
+  unsigned int allow_sequence_gaps;     /* accept a frame numbered above
+                                         * the next one expected (a writer
+                                         * that used up numbers without
+                                         * publishing them, as upstream C#
+                                         * and C++ writers do when a
+                                         * handler gives up an acquired
+                                         * frame); counted in the stats.
+                                         * 0 (default): ZB_ECORRUPT */
 } zb_reader_options;
 
 /* Create buffer NAME.  Stale leftovers of a dead reader under the same name
@@ -189,6 +197,7 @@ typedef struct zb_reader_stats
   uint64_t payload_size;        /* P */
   uint64_t metadata_size;       /* M */
   uint64_t free_bytes;          /* payload_free_bytes as last seen */
+  uint64_t sequence_gaps;       /* jumps accepted (allow_sequence_gaps) */
 } zb_reader_stats;
 
 ZB_API void zb_reader_get_stats (zb_reader * r, zb_reader_stats * stats);
@@ -373,7 +382,10 @@ ZB_API int zb_duplex_client_set_metadata (zb_duplex_client * c,
     const void *data, size_t size);
 
 /* Create CHANNEL_response as its reader (response_options: ring size,
- * metadata block, mode, spin; see zb_ring_size_for_frames()) and wait up to
+ * metadata block, mode, spin; see zb_ring_size_for_frames(); gaps in the
+ * server's sequence numbers are always allowed: responses are matched by
+ * order, and upstream servers skip a number when a handler gives up a
+ * frame it acquired) and wait up to
  * timeout_ms for the server's writer to attach.  ZB_ENOATTACH when it did
  * not; ZB_ESERVERGONE when the server left meanwhile; ZB_ECANCELED; the
  * errors of zb_reader_create() (ZB_EEXIST: a live reader owns the name).

@@ -902,6 +902,70 @@ test_13_10_dispose (void)
   CHECK (channel_gone (&ch));
 }
 
+/* An upstream server whose handler gave up an acquired frame skips a
+ * sequence number (C# and C++ writers number at acquire): the client's
+ * response reader takes the next frame and counts the gap; a plain reader
+ * calls it corruption, as before. */
+static void
+test_upstream_gaps (void)
+{
+  channel ch;
+  zb_reader_options o = zbt_reader_options (4096, 65536);
+  zb_reader_options ro = zbt_reader_options (4096, 8192);
+  zb_reader *fake, *r;
+  zb_reader_stats rs;
+  zb_duplex_client *c;
+  zbt_emu e;
+  zb_frame f;
+  char name[64];
+  uint64_t want[] = { 1, 2, 4, 9 };
+  int i;
+
+  channel_make (&ch, "gaps");
+  REQUIRE_RC (zb_reader_create (&fake, ch.request, &o), 0);
+  REQUIRE_RC (zb_duplex_client_new (&c, ch.name), 0);
+  REQUIRE_RC (zb_duplex_client_open (c, NULL, ZBT_LONG_MS), 0);
+  /* Created, not attached yet: the buffer stays for the next call. */
+  CHECK_RC (zb_duplex_client_connect_response (c, &ro, 0), ZB_ENOATTACH);
+  REQUIRE (zbt_emu_attach (&e, ch.response, (uint64_t) getpid ()) == 0);
+  REQUIRE_RC (zb_duplex_client_connect_response (c, &ro, ZBT_LONG_MS), 0);
+  CHECK_RC (zb_duplex_client_check_server (c), 0);
+  r = zb_duplex_client_response_reader (c);
+  for (i = 0; i < 4; i++)
+    zbt_emu_frame_raw (&e, 100, want[i], 1);
+  for (i = 0; i < 4; i++) {
+    CHECK_RC (zb_reader_acquire (r, &f, ZBT_LONG_MS), 0);
+    CHECK_EQ (f.sequence, want[i]);
+    CHECK (f.size == 100 && zbt_verify (f.data, 100, want[i]) < 0);
+    zb_reader_release (r, &f);
+  }
+  zb_reader_get_stats (r, &rs);
+  CHECK_EQ (rs.sequence_gaps, 2);
+  /* Backwards is still corrupt. */
+  zbt_emu_frame_raw (&e, 100, 5, 1);
+  CHECK_RC (zb_reader_acquire (r, &f, ZBT_LONG_MS), ZB_ECORRUPT);
+  zbt_emu_detach (&e);
+  zb_duplex_client_close (c);
+  zb_reader_close (fake);
+  CHECK (channel_gone (&ch));
+
+  /* A plain reader (allow_sequence_gaps 0) refuses the jump. */
+  zbt_name (name, sizeof name, "gaps-plain");
+  REQUIRE_RC (zb_reader_create (&r, name, &o), 0);
+  REQUIRE (zbt_emu_attach (&e, name, (uint64_t) getpid ()) == 0);
+  zbt_emu_frame_raw (&e, 100, 1, 1);
+  zbt_emu_frame_raw (&e, 100, 3, 1);
+  CHECK_RC (zb_reader_acquire (r, &f, ZBT_LONG_MS), 0);
+  zb_reader_release (r, &f);
+  CHECK_RC (zb_reader_acquire (r, &f, ZBT_LONG_MS), ZB_ECORRUPT);
+  CHECK (strstr (zb_reader_last_error (r), "sequence jump") != NULL);
+  zb_reader_get_stats (r, &rs);
+  CHECK_EQ (rs.sequence_gaps, 0);
+  zbt_emu_detach (&e);
+  zb_reader_close (r);
+  CHECK (zbt_all_gone (name));
+}
+
 /* ------------------------------------------------------- lifecycle etc. */
 
 /* A server that keeps serving: the channel is made anew for each client,
@@ -1133,6 +1197,7 @@ main (int argc, char **argv)
   test_13_7_zero_copy ();
   test_13_8_xor ();
   test_13_10_dispose ();
+  test_upstream_gaps ();
   test_keep_serving ();
   test_client_closes_early ();
   test_interrupt ();
