@@ -305,11 +305,13 @@ hostile_writer (const char *which, const char *arg)
     len = UINT64_MAX - 7;       /* 8 + len wraps to 0 */
   else if (strcmp (which, "meta-written") == 0)
     written = r.M + 8;
+  /* The pid first, as every writer attaches before it writes: metadata
+   * with no writer pid is a writer that came and went (end of stream). */
+  ZB_STORE (&r.o->writer_pid, (uint64_t) getpid ());
   memcpy (r.meta, &len, sizeof len);
   memcpy (r.meta + 8, caps, sizeof caps - 1);
   ZB_STORE (&r.o->metadata_free_bytes, r.M - 8 - (sizeof caps - 1));
   ZB_STORE (&r.o->metadata_written_bytes, written);
-  ZB_STORE (&r.o->writer_pid, (uint64_t) getpid ());
 
   if (strcmp (which, "meta-len") == 0 || strcmp (which, "meta-written") == 0) {
     good_frame (&r, 1);
