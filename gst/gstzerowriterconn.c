@@ -221,6 +221,7 @@ gst_zero_writer_conn_reserve (GstZeroWriterConn * c, gsize size,
     gboolean dontwait, gconstpointer owner, gconstpointer requester,
     gpointer * data)
 {
+  gboolean cancelled;
   zb_writer *w;
   void *p = NULL;
   int timeout, rc;
@@ -249,11 +250,11 @@ gst_zero_writer_conn_reserve (GstZeroWriterConn * c, gsize size,
         zb_writer_last_error (w));
 
   g_mutex_lock (&c->lock);
-  if (c->reserving && c->reserving == c->cancelled) {
-    c->reserving = NULL;
-    gst_zero_writer_conn_update_interrupt (c);
-  }
+  /* A cancelled reserve interrupted the writer: lift that now it is over. */
+  cancelled = c->reserving && c->reserving == c->cancelled;
   c->reserving = NULL;
+  if (cancelled)
+    gst_zero_writer_conn_update_interrupt (c);
   if (rc == ZB_OK) {
     c->reserved = owner;
     c->res_data = p;
