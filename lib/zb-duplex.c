@@ -375,6 +375,14 @@ zb_duplex_client_interrupt (zb_duplex_client * c, int on)
   pthread_mutex_unlock (&c->lock);
 }
 
+static void
+client_free (zb_duplex_client * c)
+{
+  pthread_mutex_destroy (&c->lock);
+  zb_error_box_destroy (&c->err);
+  free (c);
+}
+
 void
 zb_duplex_client_close (zb_duplex_client * c)
 {
@@ -384,9 +392,20 @@ zb_duplex_client_close (zb_duplex_client * c)
    * at once; then the responses it may still be writing go nowhere. */
   zb_writer_close (c->w);
   zb_reader_close (c->r);
-  pthread_mutex_destroy (&c->lock);
-  zb_error_box_destroy (&c->err);
-  free (c);
+  client_free (c);
+}
+
+zb_writer *
+zb_duplex_client_close_keep_writer (zb_duplex_client * c)
+{
+  zb_writer *w;
+
+  if (c == NULL)
+    return NULL;
+  w = c->w;
+  zb_reader_close (c->r);
+  client_free (c);
+  return w;
 }
 
 const char *

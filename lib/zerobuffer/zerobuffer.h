@@ -418,6 +418,11 @@ ZB_API void zb_duplex_client_interrupt (zb_duplex_client * c, int on);
  * request), then remove CHANNEL_response (the server's next response write
  * fails with ZB_EREADERGONE), and free c.  NULL is ignored. */
 ZB_API void zb_duplex_client_close (zb_duplex_client * c);
+/* Like zb_duplex_client_close(), but the request writer stays attached and
+ * is returned (NULL if never opened): the caller closes it later with
+ * zb_writer_close(), for instance once no memory of its reservation is in
+ * use any more.  CHANNEL_response is removed at once. */
+ZB_API zb_writer *zb_duplex_client_close_keep_writer (zb_duplex_client * c);
 
 ZB_API const char *zb_duplex_client_channel (const zb_duplex_client * c);
 ZB_API const char *zb_duplex_client_last_error (zb_duplex_client * c);

@@ -1025,6 +1025,36 @@ test_client_closes_early (void)
   CHECK (channel_gone (&ch));
 }
 
+/* close_keep_writer: CH_response goes at once, the request writer stays
+ * attached and usable until the caller closes it. */
+static void
+test_close_keep_writer (void)
+{
+  channel ch;
+  server_ctx x = { 0 };
+  client cl;
+  zb_writer *w;
+  int i;
+
+  channel_make (&ch, "keepw");
+  server_start (&x, &ch, 4096, 65536, H_ECHO);
+  client_connect (&cl, &ch, 65536);
+  for (i = 0; i < 2; i++) {
+    CHECK_RC (send_request (&cl, 100, i), 0);
+    expect_response (&cl, H_ECHO, 0, 100, i);
+  }
+  w = zb_duplex_client_close_keep_writer (cl.c);
+  CHECK (w == cl.w);
+  CHECK (zbt_all_gone (ch.response));
+  /* Still attached: the server takes this request, then cannot answer. */
+  CHECK_RC (zb_writer_write (w, "x", 1, ZBT_LONG_MS), 0);
+  zb_writer_close (w);
+  server_join (&x);
+  CHECK_RC (atomic_load (&x.end_rc), ZB_EREADERGONE);
+  CHECK (channel_gone (&ch));
+  CHECK (zb_duplex_client_close_keep_writer (NULL) == NULL);
+}
+
 typedef struct interrupter
 {
   zb_duplex_client *c;
@@ -1200,6 +1230,7 @@ main (int argc, char **argv)
   test_upstream_gaps ();
   test_keep_serving ();
   test_client_closes_early ();
+  test_close_keep_writer ();
   test_interrupt ();
   test_check_from_thread ();
   return zbt_result ();
