@@ -1,4 +1,4 @@
-/* GStreamer zerobuffer plugin: zerosink and zerosrc.
+/* GStreamer zerobuffer plugin: zerosink, zerosrc and zerofilter.
  *
  * Copyright (C) 2026 gst-zerobuffer authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -11,6 +11,7 @@
 
 #include "gstzerosink.h"
 #include "gstzerosrc.h"
+#include "gstzerofilter.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -21,6 +22,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (zero_sink, plugin);
   ret |= GST_ELEMENT_REGISTER (zerosrc, plugin);
   ret |= GST_ELEMENT_REGISTER (zero_src, plugin);
+  ret |= GST_ELEMENT_REGISTER (zerofilter, plugin);
 
   return ret;
 }

@@ -379,15 +379,23 @@ gst_zero_writer_conn_commit (GstZeroWriterConn * c, zb_writer * w,
   return rc;
 }
 
-/* Copies @buffer in, within @timeout ms. */
+/* Copies @buffer in (or lets @fill write the frame), within @timeout ms. */
 static int
 gst_zero_writer_conn_copy (zb_writer * w, GstBuffer * buffer, gsize size,
-    gint timeout, gchar ** detail)
+    GstZeroFillFunc fill, gpointer fill_data, gint timeout, gchar ** detail)
 {
   GstMapInfo info;
   void *p;
   int rc;
 
+  if (fill != NULL) {
+    rc = zb_writer_reserve (w, size, &p, timeout);
+    if (rc == ZB_OK) {
+      fill (p, size, fill_data);
+      rc = zb_writer_commit (w, size);
+    }
+    return rc;
+  }
   if (gst_buffer_n_memory (buffer) == 1) {
     if (!gst_buffer_map (buffer, &info, GST_MAP_READ)) {
       *detail = g_strdup ("cannot map the buffer");
@@ -410,6 +418,15 @@ int
 gst_zero_writer_conn_write (GstZeroWriterConn * c, GstBuffer * buffer,
     gsize size, gconstpointer owner, GstZeroWriteResult * result,
     gchar ** detail)
+{
+  return gst_zero_writer_conn_write_full (c, buffer, size, owner, NULL, NULL,
+      result, detail);
+}
+
+int
+gst_zero_writer_conn_write_full (GstZeroWriterConn * c, GstBuffer * buffer,
+    gsize size, gconstpointer owner, GstZeroFillFunc fill, gpointer fill_data,
+    GstZeroWriteResult * result, gchar ** detail)
 {
   gint64 deadline = -1;
   gboolean mine = FALSE;
@@ -437,7 +454,8 @@ gst_zero_writer_conn_write (GstZeroWriterConn * c, GstBuffer * buffer,
     if (deadline >= 0)
       timeout = MAX (0, (deadline - g_get_monotonic_time ()) /
           G_TIME_SPAN_MILLISECOND);
-    rc = gst_zero_writer_conn_copy (w, buffer, size, timeout, detail);
+    rc = gst_zero_writer_conn_copy (w, buffer, size, fill, fill_data,
+        timeout, detail);
   }
 
   if (rc == ZB_OK) {

@@ -85,6 +85,18 @@ int gst_zero_writer_conn_write (GstZeroWriterConn * conn, GstBuffer * buffer,
     gsize size, gconstpointer owner, GstZeroWriteResult * result,
     gchar ** detail);
 
+/* Writes @size bytes of the frame into @dest (the payload in the ring). */
+typedef void (*GstZeroFillFunc) (guint8 * dest, gsize size,
+    gpointer user_data);
+
+/* gst_zero_writer_conn_write(), but a frame that is not committed in place
+ * is written by @fill straight into the ring (a repacking copy) instead of
+ * being copied from @buffer.  @fill NULL: the same as
+ * gst_zero_writer_conn_write(). */
+int gst_zero_writer_conn_write_full (GstZeroWriterConn * conn,
+    GstBuffer * buffer, gsize size, gconstpointer owner, GstZeroFillFunc fill,
+    gpointer fill_data, GstZeroWriteResult * result, gchar ** detail);
+
 G_END_DECLS
 
 #endif /* __GST_ZERO_WRITER_CONN_H__ */
