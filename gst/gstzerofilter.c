@@ -281,6 +281,8 @@ static GstFlowReturn gst_zero_filter_submit_input_buffer (GstBaseTransform *
     trans, gboolean is_discont, GstBuffer * input);
 static GstFlowReturn gst_zero_filter_generate_output (GstBaseTransform *
     trans, GstBuffer ** outbuf);
+static GstFlowReturn gst_zero_filter_transform (GstBaseTransform * trans,
+    GstBuffer * inbuf, GstBuffer * outbuf);
 
 static void
 gst_zero_filter_class_init (GstZeroFilterClass * klass)
@@ -314,7 +316,7 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
   properties[PROP_RESPONSE_SIZE] =
       g_param_spec_string ("response-size", "Response size",
       "Payload ring of NAME_response, which zerofilter creates (suffixes K, "
-      "M, G); 0 = room for max-in-flight + 1 video frames, or the size of "
+      "M, G); 0 = room for max-in-flight + 2 video frames, or the size of "
       "NAME_request for other caps", DEFAULT_RESPONSE_SIZE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_MODE] =
@@ -411,6 +413,10 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
       GST_DEBUG_FUNCPTR (gst_zero_filter_submit_input_buffer);
   trans_class->generate_output =
       GST_DEBUG_FUNCPTR (gst_zero_filter_generate_output);
+  /* Never called (generate_output makes every buffer), but without it
+   * the base class takes the element for an in-place one and skips
+   * deciding the downstream allocation. */
+  trans_class->transform = GST_DEBUG_FUNCPTR (gst_zero_filter_transform);
 
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_FILTER_ON_TIMEOUT, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_FILTER_ON_SERVER_LOST, 0);
@@ -766,8 +772,9 @@ gst_zero_filter_response_ring (GstZeroFilter * self, zb_writer * w)
   if (self->resp_size > 0)
     return self->resp_size;
   if (self->frame_size > 0)
-    /* Answers in flight, the one being written, and a lent one. */
-    return zb_ring_size_for_frames (self->frame_size, self->max_in_flight + 1);
+    /* Answers in flight, and two lent ones downstream; more held there
+     * are copied out (evacuated) rather than stalling the server. */
+    return zb_ring_size_for_frames (self->frame_size, self->max_in_flight + 2);
   /* Answers of any size: as much room as the server gave the requests. */
   zb_writer_get_stats (w, &st);
   return st.payload_size;
@@ -1435,6 +1442,13 @@ gst_zero_filter_generate_output (GstBaseTransform * trans, GstBuffer ** outbuf)
   if (ret == GST_BASE_TRANSFORM_FLOW_DROPPED && self->pass != NULL)
     ret = GST_FLOW_OK;          /* go on: the passed buffer still waits */
   return ret;
+}
+
+static GstFlowReturn
+gst_zero_filter_transform (GstBaseTransform * trans, GstBuffer * inbuf,
+    GstBuffer * outbuf)
+{
+  g_return_val_if_reached (GST_FLOW_NOT_SUPPORTED);
 }
 
 /* Push every answer still due (EOS, serialized events).  Returns the flow
