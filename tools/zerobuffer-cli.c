@@ -1591,7 +1591,8 @@ usage_serve (FILE * out)
       "  --keep-serving       after a client goes, make CHANNEL_request\n"
       "                       anew and take the next one; SIGINT/SIGTERM\n"
       "                       while waiting for a client ends normally\n"
-      "  --payload-size N     ring of CHANNEL_request (default 1M)\n"
+      "  --payload-size N     ring of CHANNEL_request (default 64M: four\n"
+      "                       1080p RGB frames in flight)\n"
       "  --metadata-size M    its metadata block (default 4K)\n"
       "  --mode OCTAL         its permissions (default 0600)\n"
       "  --timeout S          seconds to wait for each client (default\n"
@@ -1814,7 +1815,7 @@ cmd_serve (int argc, char **argv)
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
   };
-  serve_options opt = {.payload_size = 1 << 20,.metadata_size = 4096,
+  serve_options opt = {.payload_size = 64 << 20,.metadata_size = 4096,
     .timeout_ms = -1,.attach_ms = 5000,.spin_us = spin_from_env ()
   };
   serve_counts total = { 0 };
