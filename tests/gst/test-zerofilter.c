@@ -858,7 +858,22 @@ typedef struct
 {
   GstHarness *h;
   GstFlowReturn ret;
+  guint count;
 } Pusher;
+
+/* Caps, then frames until one is refused or @count went. */
+static gpointer
+push_some (gpointer data)
+{
+  Pusher *p = data;
+  guint i;
+
+  gst_harness_set_caps_str (p->h, ODD_CAPS, ODD_CAPS);
+  p->ret = GST_FLOW_OK;
+  for (i = 0; i < p->count && p->ret == GST_FLOW_OK; i++)
+    p->ret = gst_harness_push (p->h, odd_frame (i));
+  return NULL;
+}
 
 static gpointer
 push_one (gpointer data)
@@ -917,6 +932,47 @@ run_stop_while (const gchar * what)
   assert_channel_gone (ch);
   g_free (ch);
 }
+
+/* A server that takes no requests: the element blocks for room in
+ * NAME_request (timeout-ms=-1), and stopping still returns at once. */
+GST_START_TEST (test_stop_waiting_for_room)
+{
+  gchar *ch = unique_name ("room");
+  gchar *req = g_strconcat (ch, "_request", NULL);
+  Server *x = server_start (ch, H_SILENT, 8 * 1024);
+  Filter f = filter_new (ch, "timeout-ms", -1, "max-in-flight", 64, NULL);
+  Pusher p = { 0, };
+  GThread *t;
+  gint64 t0, until;
+  zb_info info;
+
+  server_run_thread (x);
+  p.h = f.h;
+  p.count = 64;
+  t = g_thread_new ("push", push_some, &p);
+  /* Wait until the ring has no room for another frame. */
+  until = g_get_monotonic_time () + ZB_BOUND_MS (5000) * 1000;
+  do {
+    g_usleep (1000);
+    fail_unless_equals_int (zb_inspect (req, &info), ZB_OK);
+  } while (info.payload_free_bytes >= zb_frame_footprint (ODD_ROW * ODD_H)
+      && g_get_monotonic_time () < until);
+  fail_unless (info.payload_free_bytes < zb_frame_footprint (ODD_ROW *
+          ODD_H), "the ring never filled");
+  t0 = g_get_monotonic_time ();
+  fail_unless_equals_int (gst_element_set_state (f.filter, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  g_thread_join (t);
+  fail_unless ((g_get_monotonic_time () - t0) / 1000 < ZB_STOP_BOUND_MS);
+  fail_if (p.ret == GST_FLOW_OK);
+  filter_free (&f);
+  server_free (x);
+  assert_channel_gone (ch);
+  g_free (req);
+  g_free (ch);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_stop_waiting_for_answer)
 {
@@ -1016,6 +1072,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_wrong_answer_size);
   tcase_add_test (tc, test_in_flight_eos_and_gap);
   tcase_add_test (tc, test_stop_waiting_for_answer);
+  tcase_add_test (tc, test_stop_waiting_for_room);
   tcase_add_test (tc, test_stop_waiting_for_server);
   tcase_add_test (tc, test_bytes);
   tcase_add_test (tc, test_latency);
