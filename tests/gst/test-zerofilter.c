@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -33,6 +34,37 @@ unique_name (const gchar * what)
 {
   return g_strdup_printf ("zftest-%s-%d-%d-%u", what, run_pid,
       (int) getpid (), name_counter++);
+}
+
+/* Runs in the runner after the tests: a failed test exits without
+ * closing its channel.  Only this runner's names are touched. */
+static void
+remove_leftovers (void)
+{
+  const gchar *dirs[] = { "/dev/shm", ZB_LOCK_DIR };
+  gchar *tag = g_strdup_printf ("zftest-");
+  gchar *mine = g_strdup_printf ("-%d-", run_pid);
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (dirs); i++) {
+    GDir *dir = g_dir_open (dirs[i], 0, NULL);
+    const gchar *entry;
+
+    while (dir && (entry = g_dir_read_name (dir))) {
+      gchar *path;
+
+      if (strstr (entry, tag) == NULL || strstr (entry, mine) == NULL)
+        continue;
+      path = g_build_filename (dirs[i], entry, NULL);
+      GST_WARNING ("removing leftover %s", path);
+      g_unlink (path);
+      g_free (path);
+    }
+    if (dir)
+      g_dir_close (dir);
+  }
+  g_free (tag);
+  g_free (mine);
 }
 
 /* ------------------------------------------------------------ server */
@@ -1057,6 +1089,7 @@ zerofilter_suite (void)
 
   run_pid = (int) getpid ();
   suite_add_tcase (s, tc);
+  tcase_add_unchecked_fixture (tc, NULL, remove_leftovers);
   tcase_add_test (tc, test_packing);
   tcase_add_test (tc, test_odd_rows_copied_out);
   tcase_add_test (tc, test_odd_rows_lent_with_meta);
