@@ -732,6 +732,78 @@ GST_START_TEST (test_reconnect)
 
 GST_END_TEST;
 
+/* A frame drawn into the old server's ring from the proposed pool and
+ * committed after that server left is lost with it (counted), the element
+ * connects to the new server, and the pool proposed then draws into the
+ * new ring. */
+GST_START_TEST (test_reconnect_with_pool_buffer)
+{
+  gchar *ch = unique_name ("reconnpool");
+  Server *x = server_start (ch, H_INVERT, 0), *y = NULL;
+  Filter f = filter_new (ch, "on-server-lost", 1, "connect-timeout", 10000,
+      NULL);
+  GstCaps *caps = gst_caps_from_string (SMALL_CAPS);
+  GstBufferPool *pool;
+  GstBuffer *buf, *out;
+  GstMapInfo info;
+  guint round;
+
+  server_run_thread (x);
+  gst_harness_set_src_caps (f.h, gst_caps_ref (caps));
+  for (round = 0; round < 2; round++) {
+    GstQuery *query = gst_query_new_allocation (caps, TRUE);
+    gsize j;
+
+    fail_unless (gst_pad_peer_query (f.h->srcpad, query));
+    fail_unless (gst_query_get_n_allocation_pools (query) > 0);
+    gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL, NULL);
+    gst_query_unref (query);
+    fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+    buf = NULL;
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buf,
+            NULL), GST_FLOW_OK);
+    fail_unless (gst_memory_is_type (gst_buffer_peek_memory (buf, 0),
+            "ZeroBufferRing"));
+    fail_unless (gst_buffer_map (buf, &info, GST_MAP_WRITE));
+    for (j = 0; j < info.size; j++)
+      info.data[j] = (guint8) (round * 3 + j);
+    gst_buffer_unmap (buf, &info);
+
+    if (round == 0) {
+      /* The server leaves while upstream draws; a new one comes. */
+      server_stop (x);
+      y = server_start (ch, H_INVERT, 0);
+      server_run_thread (y);
+    }
+    fail_unless_equals_int (gst_harness_push (f.h, buf), GST_FLOW_OK);
+    if (round == 0) {
+      fail_unless_equals_int (gst_harness_buffers_in_queue (f.h), 0);
+      fail_unless_equals_uint64 (counter (&f, "frames-dropped"), 1);
+    } else {
+      out = gst_harness_pull (f.h);
+      fail_unless (gst_buffer_map (out, &info, GST_MAP_READ));
+      for (j = 0; j < info.size; j++)
+        fail_unless_equals_int (info.data[j], 255 - (guint8) (round * 3 + j));
+      gst_buffer_unmap (out, &info);
+      gst_buffer_unref (out);
+    }
+    gst_buffer_pool_set_active (pool, FALSE);
+    gst_object_unref (pool);
+  }
+  /* Both drawn in place, each into the ring of its server. */
+  fail_unless_equals_uint64 (counter (&f, "frames-answered"), 1);
+  fail_unless_equals_uint64 (counter (&f, "requests-copied"), 0);
+  fail_unless_equals_int (g_atomic_int_get (&y->handled), 1);
+  gst_caps_unref (caps);
+  filter_free (&f);
+  server_free (x);
+  server_free (y);
+  assert_channel_gone (ch);
+  g_free (ch);
+}
+
+GST_END_TEST;
+
 /* No server: the connect error names the channel and the wait. */
 GST_START_TEST (test_no_server)
 {
@@ -1099,6 +1171,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_timeout_error);
   tcase_add_test (tc, test_server_gone);
   tcase_add_test (tc, test_reconnect);
+  tcase_add_test (tc, test_reconnect_with_pool_buffer);
   tcase_add_test (tc, test_no_server);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_caps_change);
