@@ -38,7 +38,7 @@ gst_zero_element_message (GstElement * element, GstMessageType type,
   va_list ap;
 
   va_start (ap, format);
-  text = g_strdup_vprintf (format, ap);
+  text = gst_info_strdup_vprintf (format, ap);
   va_end (ap);
 
   if (detail == NULL)
@@ -60,11 +60,14 @@ void
 gst_zero_element_error_bad_name (GstElement * element, const gchar * what,
     const gchar * name, int status, const gchar * detail)
 {
+  /* A channel name also carries the "_response" suffix. */
+  guint max = g_str_equal (what, "channel") ? ZB_CHANNEL_NAME_MAX :
+      ZB_NAME_MAX;
   gchar *shown = g_strescape (name, NULL);
 
   gst_zero_element_message (element, GST_MESSAGE_ERROR, GST_RESOURCE_ERROR,
       GST_RESOURCE_ERROR_SETTINGS, status, detail, __FILE__, GST_FUNCTION,
       __LINE__, "Invalid %s name \"%s\": use 1-%u letters, digits, '.', '_' "
-      "or '-', not starting with '.'", what, shown, ZB_NAME_MAX);
+      "or '-', not starting with '.'", what, shown, max);
   g_free (shown);
 }

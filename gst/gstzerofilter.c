@@ -36,8 +36,13 @@
  * before the first answer is awaited, so throughput is not bounded by the
  * round trip.  An answer that does not come within #GstZeroFilter:timeout-ms
  * drops its frame (or fails, see #GstZeroFilter:on-timeout); if it comes
- * later it is recognised by its number and discarded, so no frame is paired
- * with the wrong answer.  A server that closes the channel or dies is an
+ * later it is recognised by its number and discarded, not paired with a
+ * later frame.  That holds while the server answers every request, or uses
+ * up a number when it gives no answer (upstream C++ and C# writers do when
+ * a handler fails after taking a response buffer); a server that skips an
+ * answer without skipping a number cannot be told from one that answers in
+ * order, and with #GstZeroFilter:max-in-flight above 1 the answers after
+ * it go one frame off.  A server that closes the channel or dies is an
  * error within a second, or, with #GstZeroFilter:on-server-lost=reconnect, a
  * wait for a new server on the same channel.
  *
@@ -95,7 +100,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_filter_debug);
  * copied out (as zerosrc's evacuate-threshold). */
 #define EVACUATE_THRESHOLD 50
 /* Answers numbered as given up, each followed by a timeout of the request
- * waiting for it, before the two sides are declared out of step. */
+ * waiting for it, before a warning says the two sides look out of step. */
 #define MAX_DESYNC 3
 
 enum
@@ -194,7 +199,7 @@ struct _GstZeroFilter
   gint64 seq_offset;            /* answer number - request number */
   guint64 late_upto;            /* answers numbered up to this are late */
   guint discarded;              /* late answers seen waiting for the head */
-  guint desync;                 /* see MAX_DESYNC */
+  guint desync;                 /* see MAX_DESYNC; warned once it is reached */
   gboolean out_video_meta;      /* downstream reads any stride */
   gboolean failed;              /* an error was posted */
   GstZeroLendAllocator *allocator;
@@ -668,6 +673,7 @@ gst_zero_filter_disconnect (GstZeroFilter * self)
 {
   zb_duplex_client *c;
   GstZeroWriterConn *conn;
+  zb_writer *w;
 
   g_mutex_lock (&self->lock);
   c = self->client;
@@ -681,11 +687,14 @@ gst_zero_filter_disconnect (GstZeroFilter * self)
   /* Lent answers stay valid: the library frees the reader after the
    * last one is released. */
   gst_zero_lend_allocator_detach (self->allocator);
-  /* The connection owns the writer from here on (it was the client's). */
-  zb_duplex_client_close_keep_writer (c);
+  /* The connection owns the writer from here on (it was the client's);
+   * without one (connecting failed half-way) it is closed now. */
+  w = zb_duplex_client_close_keep_writer (c);
   if (conn) {
     gst_zero_writer_conn_close (conn);
     gst_zero_writer_conn_unref (conn);
+  } else {
+    zb_writer_close (w);
   }
   GST_DEBUG_OBJECT (self, "left channel \"%s\"", self->name);
 }
@@ -738,8 +747,8 @@ gst_zero_filter_connect_error (GstZeroFilter * self, int rc,
       break;
     case ZB_ENOSPC:
       GST_ZERO_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT, rc, detail,
-          "Not enough shared memory for %s_response: /dev/shm is too small "
-          "(see response-size)", ch);
+          "Not enough shared memory for channel \"%s\": /dev/shm is too "
+          "small for its rings (NAME_response: see response-size)", ch);
       break;
     case ZB_EMETAWRITTEN:
       GST_ZERO_ELEMENT_ERROR (self, STREAM, FORMAT, rc, detail,
@@ -821,7 +830,7 @@ gst_zero_filter_connect (GstZeroFilter * self)
     gchar *why;
 
     zb_writer_get_stats (w, &st);
-    why = g_strdup_printf ("largest frame NAME_request takes: %"
+    why = gst_info_strdup_printf ("largest frame NAME_request takes: %"
         G_GSIZE_FORMAT " bytes; caps %" GST_PTR_FORMAT,
         zb_writer_max_frame_size (w), self->caps);
     GST_ZERO_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ZB_ETOOLARGE, why,
@@ -1007,7 +1016,7 @@ again:
     packed = gst_zero_packing_buffer_is_packed (&self->packing, buf);
     if (!packed && gst_buffer_get_size (buf) < self->packing.info.size
         && gst_buffer_get_video_meta (buf) == NULL) {
-      gchar *why = g_strdup_printf ("%" G_GSIZE_FORMAT " bytes, caps %"
+      gchar *why = gst_info_strdup_printf ("%" G_GSIZE_FORMAT " bytes, caps %"
           GST_PTR_FORMAT, gst_buffer_get_size (buf), self->caps);
 
       GST_ZERO_ELEMENT_ERROR (self, STREAM, FORMAT, 0, why,
@@ -1019,6 +1028,8 @@ again:
     size = gst_buffer_get_size (buf);
   }
 
+  /* The round trip counts from here: the copy or commit is part of it. */
+  req.sent_us = g_get_monotonic_time ();
   if (packed) {
     rc = gst_zero_writer_conn_write (self->conn, buf, size,
         gst_zero_ring_pool_buffer_owner (buf), &res, &detail);
@@ -1087,7 +1098,6 @@ again:
   }
 
   req.seq = ++self->req_seq;
-  req.sent_us = g_get_monotonic_time ();
   req.pts = GST_BUFFER_PTS (buf);
   req.dts = GST_BUFFER_DTS (buf);
   req.duration = GST_BUFFER_DURATION (buf);
@@ -1169,7 +1179,7 @@ gst_zero_filter_make_output (GstZeroFilter * self, GstZeroFilterRequest * req,
   gboolean copied = FALSE;
 
   if (self->frame_size > 0 && frame->size != self->frame_size) {
-    gchar *why = g_strdup_printf ("answer %" G_GUINT64_FORMAT ": %"
+    gchar *why = gst_info_strdup_printf ("answer %" G_GUINT64_FORMAT ": %"
         G_GSIZE_FORMAT " bytes, caps %" GST_PTR_FORMAT " need %"
         G_GSIZE_FORMAT, (guint64) frame->sequence, frame->size, self->caps,
         self->frame_size);
@@ -1393,20 +1403,20 @@ gst_zero_filter_receive (GstZeroFilter * self, gboolean block,
       g_free (why);
       return GST_FLOW_ERROR;
     }
-    if (self->discarded > 0) {
+    if (self->discarded > 0 && ++self->desync == MAX_DESYNC) {
       /* Answers numbered as given up came while this one was awaited, and
-       * then nothing: a server that skips an answer without using up its
-       * number (upstream Python and C# SDK handlers that fail before they
-       * take a response buffer) would look exactly like this. */
-      if (++self->desync >= MAX_DESYNC) {
-        GST_ZERO_ELEMENT_ERROR (self, STREAM, FAILED, 0,
-            "answers numbered as late keep coming while the requests they "
-            "would answer time out",
-            "Lost track of which answer belongs to which frame on channel "
-            "\"%s\": the server skipped an answer without skipping its "
-            "number (a failing handler?)", self->name);
-        return GST_FLOW_ERROR;
-      }
+       * then nothing, several times in a row.  A server slower than
+       * timeout-ms looks like this, and so does one that skipped an answer
+       * without using up its number (upstream SDK handlers that fail before
+       * they take a response buffer): v1 cannot tell them apart, and
+       * neither guess may pair a frame with another's answer. */
+      GST_ZERO_ELEMENT_WARNING (self, STREAM, FAILED, 0,
+          "answers numbered as late keep coming while the requests they "
+          "would answer time out",
+          "Every answer of the server of channel \"%s\" comes after its "
+          "frame was given up: the server is slower than timeout-ms (%d ms), "
+          "or it skipped an answer without skipping its number (restart "
+          "it); frames are dropped meanwhile", self->name, self->wait_ms);
     }
     GST_WARNING_OBJECT (self, "no answer to request %" G_GUINT64_FORMAT
         " within %d ms, dropping its frame", head->seq, self->wait_ms);
@@ -1504,7 +1514,7 @@ gst_zero_filter_set_caps (GstBaseTransform * trans, GstCaps * incaps,
 
     if (gst_caps_is_equal (incaps, self->caps))
       return TRUE;
-    why = g_strdup_printf ("negotiated %" GST_PTR_FORMAT ", refused %"
+    why = gst_info_strdup_printf ("negotiated %" GST_PTR_FORMAT ", refused %"
         GST_PTR_FORMAT, self->caps, incaps);
     GST_ZERO_ELEMENT_ERROR (self, STREAM, FORMAT, 0, why,
         "Cannot change caps on channel \"%s\" mid-stream: the server reads "

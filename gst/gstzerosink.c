@@ -519,7 +519,7 @@ gst_zero_sink_describe (GstZeroSink * self, GstZeroWriterConn * c)
   max = zb_writer_max_frame_size (w);
   zb_writer_get_stats (w, &st);
   if (self->frame_size > max) {
-    gchar *why = g_strdup_printf ("largest frame this ring takes: %"
+    gchar *why = gst_info_strdup_printf ("largest frame this ring takes: %"
         G_GSIZE_FORMAT " bytes; caps %" GST_PTR_FORMAT, max, self->caps);
 
     gst_zero_writer_conn_end_call (c);
@@ -555,7 +555,7 @@ gst_zero_sink_describe (GstZeroSink * self, GstZeroWriterConn * c)
       return FALSE;
     }
     if (theirs == NULL || !gst_caps_is_equal (theirs, self->caps)) {
-      gchar *why = g_strdup_printf ("theirs: %" GST_PTR_FORMAT " (%s), "
+      gchar *why = gst_info_strdup_printf ("theirs: %" GST_PTR_FORMAT " (%s), "
           "ours: %" GST_PTR_FORMAT, theirs, rc != ZB_OK ? detail :
           err ? err->message : "parsed", self->caps);
 
@@ -743,7 +743,7 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
       GST_DEBUG_OBJECT (self, "same caps again, nothing to do");
       return TRUE;
     }
-    gchar *why = g_strdup_printf ("negotiated %" GST_PTR_FORMAT ", refused %"
+    gchar *why = gst_info_strdup_printf ("negotiated %" GST_PTR_FORMAT ", refused %"
         GST_PTR_FORMAT, self->caps, caps);
 
     GST_ZERO_ELEMENT_ERROR (self, STREAM, FORMAT, 0, why,

@@ -688,6 +688,7 @@ GST_START_TEST (test_reconnect)
   Filter f = filter_new (ch, "on-server-lost", 1, "connect-timeout", 10000,
       NULL);
   GstBuffer *out;
+  guint64 answered;
   guint i;
 
   x->close_after = 2;
@@ -720,10 +721,13 @@ GST_START_TEST (test_reconnect)
   g_mutex_lock (&y->lock);
   fail_unless (y->metadata && strstr (y->metadata, "gstreamer-filter"));
   g_mutex_unlock (&y->lock);
-  fail_unless_equals_uint64 (g_atomic_int_get (&y->handled),
-      counter (&f, "frames-answered") - 2);
+  answered = counter (&f, "frames-answered");
 
   filter_free (&f);
+  /* Counted by the server once its write returned: read it after the
+   * session. */
+  server_wait_end (y);
+  fail_unless_equals_uint64 (g_atomic_int_get (&y->handled), answered - 2);
   server_free (x);
   server_free (y);
   assert_channel_gone (ch);
@@ -793,12 +797,41 @@ GST_START_TEST (test_reconnect_with_pool_buffer)
   /* Both drawn in place, each into the ring of its server. */
   fail_unless_equals_uint64 (counter (&f, "frames-answered"), 1);
   fail_unless_equals_uint64 (counter (&f, "requests-copied"), 0);
-  fail_unless_equals_int (g_atomic_int_get (&y->handled), 1);
   gst_caps_unref (caps);
   filter_free (&f);
+  server_wait_end (y);
+  fail_unless_equals_int (g_atomic_int_get (&y->handled), 1);
   server_free (x);
   server_free (y);
   assert_channel_gone (ch);
+  g_free (ch);
+}
+
+GST_END_TEST;
+
+/* A server that never attaches to NAME_response: the error says so, and
+ * the element lets go of NAME_request (another client may connect). */
+GST_START_TEST (test_server_never_attaches)
+{
+  gchar *ch = unique_name ("noattach");
+  gchar *req = g_strconcat (ch, "_request", NULL);
+  Server *x = server_start (ch, H_INVERT, 0);   /* no thread: never
+                                                 * attaches */
+  Filter f = filter_new (ch, "connect-timeout", 300, NULL);
+  zb_info info;
+  gchar *err;
+
+  gst_harness_set_src_caps_str (f.h, ODD_CAPS);
+  err = filter_error (&f, ZB_BOUND_MS (5000));
+  fail_unless (strstr (err, "did not attach") != NULL
+      && strstr (err, ch) != NULL, "%s", err);
+  g_free (err);
+  fail_unless_equals_int (zb_inspect (req, &info), ZB_OK);
+  fail_unless_equals_uint64 (info.writer_pid, 0);
+  filter_free (&f);
+  server_free (x);
+  assert_channel_gone (ch);
+  g_free (req);
   g_free (ch);
 }
 
@@ -1173,6 +1206,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_reconnect);
   tcase_add_test (tc, test_reconnect_with_pool_buffer);
   tcase_add_test (tc, test_no_server);
+  tcase_add_test (tc, test_server_never_attaches);
   tcase_add_test (tc, test_bad_name);
   tcase_add_test (tc, test_caps_change);
   tcase_add_test (tc, test_wrong_answer_size);
