@@ -14,6 +14,18 @@
  *   reader  zerosrc buffer-name=N payload-size=S ! fakesink
  *           shmsrc socket-path=P is-live=true ! caps ! fakesink
  *
+ * The filter cases (-c filter) alternate the zero pair with a round trip
+ * through zerofilter instead of shm: one process runs
+ *
+ *   filter  appsrc (or videotestsrc ! caps) ! zerofilter channel-name=N
+ *           max-in-flight=K ! fakesink
+ *
+ * against `zerobuffer serve N --handler echo` (the CLI tool, a separate
+ * process started first; its "ready:" line says the channel exists).  The
+ * stamp is taken on zerofilter's sink pad and checked on fakesink's, as on
+ * zerosink's and the reader's fakesink in the one-way runs, so both
+ * latencies are from the same points of the pipeline.
+ *
  * appsrc pushes buffers wrapping a few payloads of its own memory, reused
  * as soon as the sink lets go of them (the copying path).  A pad probe on
  * the sink's sink pad stamps every frame just before the sink sees it: the
@@ -38,6 +50,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -77,6 +90,7 @@ static gchar *opt_wrap_writer = NULL;
 static gchar *opt_wrap_reader = NULL;
 static gboolean opt_no_limits = FALSE;
 static gboolean opt_verbose = FALSE;
+static gchar *opt_zerobuffer = NULL;
 
 /* Child options, set by the driver. */
 static gchar *opt_role = NULL;
@@ -90,6 +104,8 @@ static gint64 opt_warmup = 0;
 static gint64 opt_ring = 0;
 static gint64 opt_pace_us = 0;
 static gboolean opt_pool = FALSE;
+static gint opt_in_flight = 0;
+static gint opt_server_pid = 0;
 
 static GOptionEntry entries[] = {
   {"runs", 'r', 0, G_OPTION_ARG_INT, &opt_runs,
@@ -100,7 +116,9 @@ static GOptionEntry entries[] = {
       "Multiply every case's frame count (default 1.0)", "F"},
   {"case", 'c', 0, G_OPTION_ARG_STRING, &opt_cases,
       "Comma-separated cases: rgb1080,i420-2160,4k,4k-100fps,pool1080,"
-        "pool1080-black (default all)", "LIST"},
+        "pool1080-black (the default), filter-4k,filter-4k-100fps,"
+        "filter-pool1080 (zerofilter round trip against one-way; \"filter\" "
+        "= all three)", "LIST"},
   {"deadline", 0, 0, G_OPTION_ARG_DOUBLE, &opt_deadline,
         "Seconds one run may take before it counts as a stall (default 30)",
       "S"},
@@ -121,6 +139,9 @@ static GOptionEntry entries[] = {
       "Skip the memcpy and semaphore measurements", NULL},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Print every run", NULL},
+  {"zerobuffer", 0, 0, G_OPTION_ARG_FILENAME, &opt_zerobuffer,
+        "The zerobuffer CLI tool, the echo server of the filter cases "
+        "(default: the one of this build tree)", "PATH"},
   {"role", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_role, "", ""},
   {"transport", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &opt_transport,
       "", ""},
@@ -137,6 +158,10 @@ static GOptionEntry entries[] = {
   {"pace-us", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &opt_pace_us,
       "", ""},
   {"pool", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt_pool, "", ""},
+  {"in-flight", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_in_flight,
+      "", ""},
+  {"server-pid", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_server_pid,
+      "", ""},
   {NULL}
 };
 
@@ -203,6 +228,51 @@ usage_now (void)
     }
     g_free (text);
   }
+  return u;
+}
+
+/* The same figures for another process (the filter cases' echo server),
+ * from /proc: CPU from schedstat (ns; the server has one thread), else
+ * from stat (clock ticks); sleeps from its main thread's status. */
+static usage
+usage_of (pid_t pid)
+{
+  usage u = { -1, -1, -1, -1, -1 };
+  gchar *path, *text = NULL;
+
+  path = g_strdup_printf ("/proc/%d/schedstat", (int) pid);
+  if (g_file_get_contents (path, &text, NULL, NULL))
+    u.cpu_us = g_ascii_strtoll (text, NULL, 10) / 1000;
+  g_free (text);
+  g_free (path);
+  text = NULL;
+  path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  if (g_file_get_contents (path, &text, NULL, NULL) && strrchr (text, ')')) {
+    gchar **f = g_strsplit (strrchr (text, ')') + 2, " ", -1);
+
+    /* after "(comm) ": state is field 3; minflt 10, majflt 12, utime 14,
+     * stime 15 */
+    if (g_strv_length (f) > 12) {
+      u.flt = g_ascii_strtoll (f[7], NULL, 10)
+          + g_ascii_strtoll (f[9], NULL, 10);
+      if (u.cpu_us < 0)
+        u.cpu_us = (g_ascii_strtoll (f[11], NULL, 10)
+            + g_ascii_strtoll (f[12], NULL, 10)) * 1000000
+            / sysconf (_SC_CLK_TCK);
+    }
+    g_strfreev (f);
+  }
+  g_free (text);
+  g_free (path);
+  text = NULL;
+  path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  if (g_file_get_contents (path, &text, NULL, NULL)) {
+    u.csw = status_kb (text, "\nvoluntary_ctxt_switches:");
+    u.anon_kb = status_kb (text, "\nRssAnon:");
+    u.shmem_kb = status_kb (text, "\nRssShmem:");
+  }
+  g_free (text);
+  g_free (path);
   return u;
 }
 
@@ -328,6 +398,7 @@ typedef struct
   usage u_w, u_last;
 
   /* reader */
+  usage s_w, s_last;            /* the echo server, filter runs only */
   uint64_t bad, extra;
   double *lat;                  /* µs, frames >= warmup */
   uint64_t n_lat;
@@ -423,6 +494,8 @@ reader_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   if (n == c->warmup) {
     c->t_w = t;
     c->u_w = usage_now ();
+    if (opt_server_pid > 0)
+      c->s_w = usage_of (opt_server_pid);
   }
   if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
     why = "cannot map";
@@ -446,6 +519,8 @@ reader_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   if (c->count == c->frames) {
     c->t_last = t;
     c->u_last = usage_now ();
+    if (opt_server_pid > 0)
+      c->s_last = usage_of (opt_server_pid);
     c->done = TRUE;
     g_idle_add (reader_done, c);
   }
@@ -655,6 +730,34 @@ run_reader (void)
   return 0;
 }
 
+/* The appsrc named "src" of c->pipeline and the payloads pusher() pushes
+ * from. */
+static void
+writer_slots (child * c)
+{
+  GstCaps *caps = gst_caps_from_string (opt_caps);
+  /* appsrc blocks beyond max-bytes; a few more payloads than it can queue
+   * keep the push thread from waiting on our own slots. */
+  guint64 max_bytes = 200000;
+
+  c->appsrc = gst_bin_get_by_name (GST_BIN (c->pipeline), "src");
+  g_object_set (c->appsrc, "block", TRUE, "max-bytes", max_bytes,
+      "format", GST_FORMAT_BYTES, NULL);
+  gst_app_src_set_caps (GST_APP_SRC (c->appsrc), caps);
+  gst_caps_unref (caps);
+  c->n_slots = (guint) (max_bytes / c->frame) + 4;
+  c->slot_data = g_new (guint8 *, c->n_slots);
+  c->slot_busy = g_new0 (gboolean, c->n_slots);
+  g_mutex_init (&c->slot_lock);
+  g_cond_init (&c->slot_cond);
+  for (guint i = 0; i < c->n_slots; i++) {
+    c->slot_data[i] = g_malloc (c->frame);
+    /* same content in every run and transport */
+    for (size_t k = 0; k < c->frame; k++)
+      c->slot_data[i][k] = (guint8) ((k * 0x9E3779B1u) >> 24);
+  }
+}
+
 static int
 run_writer (void)
 {
@@ -701,29 +804,8 @@ run_writer (void)
   g_unix_signal_add (SIGTERM, on_signal, &c);
   g_unix_signal_add (SIGINT, on_signal, &c);
 
-  if (!opt_pool) {
-    GstCaps *caps = gst_caps_from_string (opt_caps);
-    /* appsrc blocks beyond max-bytes; a few more payloads than it can queue
-     * keep the push thread from waiting on our own slots. */
-    guint64 max_bytes = 200000;
-
-    c.appsrc = gst_bin_get_by_name (GST_BIN (c.pipeline), "src");
-    g_object_set (c.appsrc, "block", TRUE, "max-bytes", max_bytes,
-        "format", GST_FORMAT_BYTES, NULL);
-    gst_app_src_set_caps (GST_APP_SRC (c.appsrc), caps);
-    gst_caps_unref (caps);
-    c.n_slots = (guint) (max_bytes / c.frame) + 4;
-    c.slot_data = g_new (guint8 *, c.n_slots);
-    c.slot_busy = g_new0 (gboolean, c.n_slots);
-    g_mutex_init (&c.slot_lock);
-    g_cond_init (&c.slot_cond);
-    for (guint i = 0; i < c.n_slots; i++) {
-      c.slot_data[i] = g_malloc (c.frame);
-      /* same content in every run and transport */
-      for (size_t k = 0; k < c.frame; k++)
-        c.slot_data[i][k] = (guint8) ((k * 0x9E3779B1u) >> 24);
-    }
-  }
+  if (!opt_pool)
+    writer_slots (&c);
 
   gst_element_set_state (c.pipeline, GST_STATE_PLAYING);
   if (c.appsrc)
@@ -757,6 +839,111 @@ run_writer (void)
   if (c.appsrc)
     gst_object_unref (c.appsrc);
   gst_object_unref (c.pipeline);
+  g_free (refs);
+  return 0;
+}
+
+/* One process, both ends: the source (appsrc as the writer's, or
+ * videotestsrc into zerofilter's pool) stamped on zerofilter's sink pad,
+ * the answers checked on fakesink's sink pad; the echo server is another
+ * process (--server-pid), whose CPU in the window is read from /proc. */
+static int
+run_filter (void)
+{
+  child cw = { 0 }, cr = { 0 };
+  gchar *desc, *src_desc;
+  GstElement *filter, *sink;
+  GstPad *pad;
+  FILE *f;
+  gpointer refs = NULL;
+  guint64 sent = 0, answered = 0, dropped = 0, late = 0, req_copied = 0,
+      ans_copied = 0, rtt_mean = 0;
+
+  cw.zero = cr.zero = TRUE;     /* EOS must come through */
+  cw.frame = cr.frame = opt_frame;
+  cw.frames = cr.frames = opt_frames;
+  cw.warmup = cr.warmup = opt_warmup;
+  cr.lat = g_new (double, cr.frames);
+  for (uint64_t i = 0; i < cr.frames; i++)
+    cr.lat[i] = -1.0;
+  if (opt_pool)
+    src_desc = g_strdup_printf ("videotestsrc name=src num-buffers=%"
+        G_GINT64_FORMAT " pattern=%s ! %s", opt_frames,
+        opt_pattern ? opt_pattern : "smpte", opt_caps);
+  else
+    src_desc = g_strdup ("appsrc name=src");
+  desc = g_strdup_printf ("%s ! zerofilter name=filter channel-name=%s "
+      "max-in-flight=%d spin-us=%u ! fakesink name=sink sync=false "
+      "enable-last-sample=false", src_desc, opt_name, opt_in_flight,
+      bench_spin_us ());
+  cw.pipeline = cr.pipeline = child_pipeline (desc);
+  g_free (desc);
+  g_free (src_desc);
+  cw.loop = cr.loop = g_main_loop_new (NULL, FALSE);
+
+  filter = gst_bin_get_by_name (GST_BIN (cr.pipeline), "filter");
+  pad = gst_element_get_static_pad (filter, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, writer_probe, &cw, NULL);
+  gst_object_unref (pad);
+  sink = gst_bin_get_by_name (GST_BIN (cr.pipeline), "sink");
+  pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, reader_probe, &cr, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+  gst_bus_add_watch (GST_ELEMENT_BUS (cr.pipeline), child_bus, &cr);
+  g_unix_signal_add (SIGTERM, on_signal, &cr);
+  g_unix_signal_add (SIGINT, on_signal, &cr);
+  if (!opt_pool)
+    writer_slots (&cw);
+
+  gst_element_set_state (cr.pipeline, GST_STATE_PLAYING);
+  if (cw.appsrc)
+    cw.pusher = g_thread_new ("pusher", pusher, &cw);
+  g_main_loop_run (cr.loop);
+
+  g_object_get (filter, "frames-sent", &sent, "frames-answered", &answered,
+      "frames-dropped", &dropped, "frames-late", &late, "requests-copied",
+      &req_copied, "answers-copied", &ans_copied, "round-trip-mean",
+      &rtt_mean, NULL);
+  gst_object_unref (filter);
+  g_atomic_int_set (&cw.stop, 1);
+  if (cw.appsrc) {
+    g_mutex_lock (&cw.slot_lock);
+    g_cond_broadcast (&cw.slot_cond);
+    g_mutex_unlock (&cw.slot_lock);
+  }
+  gst_element_set_state (cr.pipeline, GST_STATE_NULL);
+  if (cw.pusher)
+    refs = g_thread_join (cw.pusher);
+
+  f = fopen (opt_result, "w");
+  if (f == NULL)
+    return 2;
+  put_usage (f, &cr, cr.count);
+  fprintf (f, "done %d\nbad %" G_GUINT64_FORMAT "\nextra %" G_GUINT64_FORMAT
+      "\nstamp_fail %" G_GUINT64_FORMAT "\n", cr.done, cr.bad, cr.extra,
+      cw.stamp_fail);
+  if (cr.n_lat > 0) {
+    fprintf (f, "lat_p50 %.1f\n", quantile (cr.lat, cr.n_lat, 0.5));
+    fprintf (f, "lat_p99 %.1f\n", quantile (cr.lat, cr.n_lat, 0.99));
+    fprintf (f, "lat_max %.1f\n", quantile (cr.lat, cr.n_lat, 1.0));
+  }
+  if (cr.done && cr.s_w.cpu_us >= 0 && cr.s_last.cpu_us >= 0)
+    fprintf (f, "srv_cpu_us %" G_GINT64_FORMAT "\nsrv_csw %" G_GINT64_FORMAT
+        "\nsrv_flt %" G_GINT64_FORMAT "\nsrv_anon_w %" G_GINT64_FORMAT
+        "\nsrv_anon_last %" G_GINT64_FORMAT "\nsrv_shmem_last %"
+        G_GINT64_FORMAT "\n", cr.s_last.cpu_us - cr.s_w.cpu_us,
+        cr.s_last.csw - cr.s_w.csw, cr.s_last.flt - cr.s_w.flt,
+        cr.s_w.anon_kb, cr.s_last.anon_kb, cr.s_last.shmem_kb);
+  fprintf (f, "sent %" G_GUINT64_FORMAT "\nanswered %" G_GUINT64_FORMAT
+      "\ndropped %" G_GUINT64_FORMAT "\nlate %" G_GUINT64_FORMAT
+      "\nreq_copied %" G_GUINT64_FORMAT "\nans_copied %" G_GUINT64_FORMAT
+      "\nrtt_mean_ns %" G_GUINT64_FORMAT "\n", sent, answered, dropped, late,
+      req_copied, ans_copied, rtt_mean);
+  fclose (f);
+  if (cw.appsrc)
+    gst_object_unref (cw.appsrc);
+  gst_object_unref (cr.pipeline);
   g_free (refs);
   return 0;
 }
@@ -986,6 +1173,9 @@ typedef struct
   int pace_us;
   gboolean pool;
   const char *pattern;          /* videotestsrc pattern of a pool case */
+  int in_flight;                /* > 0: a filter case, zerofilter's
+                                 * max-in-flight; the one-way zero runs
+                                 * alternate with round trips, not shm */
 } bench_case;
 
 #define CAPS_RGB1080 \
@@ -1007,6 +1197,20 @@ static const bench_case cases[] = {
       CAPS_RGB1080, 6220800, 64 * MiB, 300, 0, TRUE, "smpte"},
   {"pool1080-black", "1920x1080 RGB, videotestsrc (black) into the sink's "
         "pool", CAPS_RGB1080, 6220800, 64 * MiB, 1000, 0, TRUE, "black"},
+  /* One-way zerosink -> zerosrc against the round trip appsrc/videotestsrc
+   * ! zerofilter ! fakesink through `zerobuffer serve --handler echo`;
+   * the server's request ring is the one-way ring.  Only with -c. */
+  {"filter-4k", "4096-byte frames, appsrc, unpaced: one-way vs zerofilter "
+        "round trip, max-in-flight 1", "application/octet-stream", 4096,
+      2 * MiB, 30000, 0, FALSE, NULL, 1},
+  {"filter-4k-100fps", "4096-byte frames, appsrc, paced at 100 fps: one-way "
+        "vs zerofilter round trip, max-in-flight 1",
+        "application/octet-stream", 4096, 2 * MiB, 200, 10000, FALSE, NULL,
+      1},
+  /* black: smpte's 2.3-3.3 ms per frame would hide both transports */
+  {"filter-pool1080", "1920x1080 RGB, videotestsrc (black) into the "
+        "element's pool: one-way vs zerofilter, max-in-flight 4",
+        CAPS_RGB1080, 6220800, 64 * MiB, 1000, 0, TRUE, "black", 4},
 };
 
 #define N_CASES G_N_ELEMENTS (cases)
@@ -1020,6 +1224,10 @@ typedef struct
    * frame, shared (the ring's touched pages) at the last */
   double w_anon, w_grow, w_shmem, r_anon, r_grow, r_shmem;
   guint64 w_copied, r_copied, w_written;
+  /* filter runs: zerofilter's counters at the end, and its own mean round
+   * trip (commit of a request to its answer) */
+  guint64 f_sent, f_answered, f_dropped, f_late, f_req_copied, f_ans_copied;
+  double f_rtt_us;
   gchar *note;
 } run_result;
 
@@ -1030,8 +1238,10 @@ static gboolean aborted;
 static gboolean skipped;
 static unsigned run_counter;
 
+/* Runs exe (NULL: this binary) with args, under wrap; out_fd >= 0
+ * becomes its stdout. */
 static pid_t
-spawn (const char *wrap, GPtrArray * args)
+spawn_exe (const char *wrap, const char *exe, GPtrArray * args, int out_fd)
 {
   GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
   pid_t pid;
@@ -1053,7 +1263,7 @@ spawn (const char *wrap, GPtrArray * args)
     g_strfreev (w);
     g_free (id);
   }
-  g_ptr_array_add (argv, g_strdup (self_exe));
+  g_ptr_array_add (argv, g_strdup (exe ? exe : self_exe));
   for (guint i = 0; i < args->len; i++)
     g_ptr_array_add (argv, g_strdup (args->pdata[i]));
   g_ptr_array_add (argv, NULL);
@@ -1061,11 +1271,19 @@ spawn (const char *wrap, GPtrArray * args)
   pid = fork ();
   if (pid == 0) {
     sigprocmask (SIG_SETMASK, &old_mask, NULL);
+    if (out_fd >= 0 && dup2 (out_fd, STDOUT_FILENO) < 0)
+      _exit (127);
     execvp (argv->pdata[0], (char **) argv->pdata);
     _exit (127);
   }
   g_ptr_array_unref (argv);
   return pid;
+}
+
+static pid_t
+spawn (const char *wrap, GPtrArray * args)
+{
+  return spawn_exe (wrap, NULL, args, -1);
 }
 
 /* Sleeps until a signal or deadline; notes an interrupt from the user. */
@@ -1424,6 +1642,253 @@ run_pair (const bench_case * bc, gboolean zero, int frames, double deadline_s)
   return r;
 }
 
+/* The zerobuffer CLI tool: --zerobuffer, else the one built with this
+ * binary (meson passes its path), else tools/zerobuffer next to
+ * tests/bench/ of the build tree this binary runs from. */
+static const char *
+cli_path (void)
+{
+  static gchar *path;
+
+  if (path == NULL && opt_zerobuffer != NULL)
+    path = g_strdup (opt_zerobuffer);
+#ifdef GST_BENCH_CLI
+  if (path == NULL && g_file_test (GST_BENCH_CLI, G_FILE_TEST_IS_EXECUTABLE))
+    path = g_strdup (GST_BENCH_CLI);
+#endif
+  if (path == NULL) {
+    gchar *dir = g_path_get_dirname (self_exe);
+
+    path = g_build_filename (dir, "..", "..", "tools", "zerobuffer", NULL);
+    g_free (dir);
+  }
+  return path;
+}
+
+/* Reads the server's stdout into out until a "ready:" line; FALSE if it
+ * ends (the server died), at the deadline or on ^C. */
+static gboolean
+wait_ready (int fd, GString * out, int64_t deadline)
+{
+  for (;;) {
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    struct timespec zero = { 0, 0 };
+    char buf[4096];
+    int64_t left = deadline - now_ns ();
+    int sig;
+    ssize_t n;
+
+    if (g_str_has_prefix (out->str, "ready:") || strstr (out->str,
+            "\nready:"))
+      return TRUE;
+    sig = sigtimedwait (&driver_sigs, NULL, &zero);
+    if (sig == SIGINT || sig == SIGTERM)
+      aborted = TRUE;
+    if (aborted || left <= 0)
+      return FALSE;
+    if (poll (&pfd, 1, (int) MIN (left / 1000000 + 1, 50)) <= 0)
+      continue;
+    n = read (fd, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+      return FALSE;
+    if (n > 0)
+      g_string_append_len (out, buf, n);
+  }
+}
+
+/* Whatever the server wrote after "ready:", once it has exited. */
+static void
+drain (int fd, GString * out)
+{
+  struct pollfd pfd = { fd, POLLIN, 0 };
+  char buf[4096];
+  ssize_t n;
+
+  while (poll (&pfd, 1, 0) > 0 && (n = read (fd, buf, sizeof buf)) > 0)
+    g_string_append_len (out, buf, n);
+}
+
+/* A number after key in the server's last "end:" line, or -1. */
+static double
+end_field (const GString * out, const char *key)
+{
+  const char *e = g_strrstr (out->str, "end: ");
+  const char *nl, *k;
+
+  if (e == NULL)
+    return -1;
+  nl = strchr (e, '\n');
+  k = strstr (e, key);
+  if (k == NULL || (nl && k > nl))
+    return -1;
+  return g_ascii_strtod (k + strlen (key), NULL);
+}
+
+/* One round-trip run: `zerobuffer serve N --handler echo` first (its
+ * request ring = the one-way ring), then, once it says "ready:", the
+ * filter process. */
+static run_result
+run_filter_pair (const bench_case * bc, int frames, double deadline_s)
+{
+  run_result r = { 0 };
+  GPtrArray *args = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *sargs = g_ptr_array_new_with_free_func (g_free);
+  gchar *name, *res;
+  proc ps[2] = { {0}, {0} };    /* filter, server */
+  proc *fp = &ps[0], *sv = &ps[1];
+  GHashTable *h;
+  GString *note = g_string_new (NULL), *out = g_string_new (NULL);
+  int64_t start;
+  gboolean done = FALSE, ready = FALSE;
+  int left = 0, pfd[2];
+
+  run_counter++;
+  name = g_strdup_printf ("gstbench-%d-%u", (int) getpid (), run_counter);
+  res = g_strdup_printf ("%s/x-%u", tmpdir, run_counter);
+  g_ptr_array_add (sargs, g_strdup ("serve"));
+  g_ptr_array_add (sargs, g_strdup (name));
+  g_ptr_array_add (sargs, g_strdup ("--handler=echo"));
+  g_ptr_array_add (sargs, g_strdup_printf ("--payload-size=%zu",
+          ring_of (bc)));
+  /* in case we die before the filter starts */
+  g_ptr_array_add (sargs, g_strdup_printf ("--timeout=%d",
+          (int) ceil (deadline_s) + 10));
+
+  g_ptr_array_add (args, g_strdup ("--role=filter"));
+  g_ptr_array_add (args, g_strdup ("--transport=filter"));
+  g_ptr_array_add (args, g_strdup_printf ("--caps=%s", bc->caps));
+  g_ptr_array_add (args, g_strdup_printf ("--name=%s", name));
+  g_ptr_array_add (args, g_strdup_printf ("--frame=%zu", bc->frame));
+  g_ptr_array_add (args, g_strdup_printf ("--frames=%d", frames));
+  g_ptr_array_add (args, g_strdup_printf ("--warmup=%d",
+          warmup_of (bc, frames)));
+  g_ptr_array_add (args, g_strdup_printf ("--pace-us=%d", bc->pace_us));
+  g_ptr_array_add (args, g_strdup_printf ("--in-flight=%d", bc->in_flight));
+  if (bc->pool) {
+    g_ptr_array_add (args, g_strdup ("--pool"));
+    g_ptr_array_add (args, g_strdup_printf ("--pattern=%s",
+            opt_pattern ? opt_pattern : bc->pattern));
+  }
+  g_ptr_array_add (args, g_strdup_printf ("--result=%s", res));
+
+  start = now_ns ();
+  if (!g_unix_open_pipe (pfd, FD_CLOEXEC, NULL)) {
+    g_printerr ("gst-bench: cannot make a pipe\n");
+    exit (2);
+  }
+  sv->pid = spawn_exe (opt_wrap_reader, cli_path (), sargs, pfd[1]);
+  close (pfd[1]);
+  ready = sv->pid > 0 && wait_ready (pfd[0], out,
+      start + 10 * (int64_t) 1000000000);
+  if (ready) {
+    g_ptr_array_add (args, g_strdup_printf ("--server-pid=%d",
+            (int) sv->pid));
+    fp->pid = spawn (opt_wrap_writer, args);
+  }
+  done = ready && fp->pid > 0
+      && wait_all (ps, 2, start + (int64_t) (deadline_s * 1e9));
+  if (!done) {
+    r.stalled = ready && !aborted && fp->pid > 0;
+    terminate (ps, 2);
+  }
+  drain (pfd[0], out);
+  close (pfd[0]);
+  for (int i = 0; i < 2; i++) {
+    gchar *n = g_strconcat (name, i ? "_response" : "_request", NULL);
+
+    left += cleanup_names (TRUE, n, 0);
+    g_free (n);
+  }
+  if (left > 0 && done)
+    add_note (note, "%d name(s) left behind", left);
+
+  h = read_result (res);
+  if (exited_skip (fp))
+    skipped = TRUE;
+  r.f_sent = (guint64) num (h, "sent");
+  r.f_answered = (guint64) num (h, "answered");
+  r.f_dropped = (guint64) num (h, "dropped");
+  r.f_late = (guint64) num (h, "late");
+  r.f_req_copied = (guint64) num (h, "req_copied");
+  r.f_ans_copied = (guint64) num (h, "ans_copied");
+  r.f_rtt_us = num (h, "rtt_mean_ns") / 1e3;
+  r.ok = done && exited_ok (fp) && exited_ok (sv)
+      && num (h, "done") == 1 && num (h, "bad") == 0
+      && num (h, "frames") == frames && num (h, "extra") == 0
+      && num (h, "stamp_fail") == 0 && num (h, "eos") == 1
+      && r.f_dropped == 0 && end_field (out, "responses=") == frames;
+  if (!ready && !aborted)
+    add_note (note, "the server never said \"ready:\" (%s)",
+        sv->reaped ? "it exited" : "timeout");
+  if (r.stalled)
+    add_note (note, "STALL: %.0f of %d frames answered after %.1f s",
+        num (h, "frames"), frames, deadline_s);
+  else if (ready && !done)
+    add_note (note, "did not finish");
+  if (num (h, "bad") > 0)
+    add_note (note, "%.0f BAD frames", num (h, "bad"));
+  if (num (h, "stamp_fail") > 0)
+    add_note (note, "%.0f frames not stamped", num (h, "stamp_fail"));
+  if (num (h, "extra") > 0)
+    add_note (note, "%.0f extra frames", num (h, "extra"));
+  if (r.f_dropped > 0)
+    add_note (note, "zerofilter dropped %" G_GUINT64_FORMAT, r.f_dropped);
+  if (done && !exited_ok (fp))
+    add_note (note, "filter exit status 0x%x", fp->status);
+  if (done && !exited_ok (sv))
+    add_note (note, "server exit status 0x%x", sv->status);
+  if (done && num (h, "eos") != 1)
+    add_note (note, "no EOS after the last answer");
+  if (done && end_field (out, "responses=") != frames)
+    add_note (note, "server answered %.0f", end_field (out, "responses="));
+  if (g_hash_table_lookup (h, "error")) {
+    const char *e = g_hash_table_lookup (h, "error");
+
+    add_note (note, "filter ERROR%s: %s", e[0] == '1' ?
+        " after the last frame" : "", e + 2);
+  }
+
+  if (r.ok) {
+    double wf = num (h, "window_frames");
+    double span = (num (h, "t_last") - num (h, "t_w")) / 1e9;
+
+    r.fps = wf / span;
+    r.mbps = r.fps * bc->frame / 1e6;
+    /* "writer": the pipeline process (source, zerofilter, fakesink);
+     * "reader": the echo server */
+    r.wcpu = num (h, "cpu_us") / wf;
+    r.rcpu = num (h, "srv_cpu_us") / wf;
+    r.wcsw = num (h, "csw") / wf;
+    r.rcsw = num (h, "srv_csw") / wf;
+    r.wflt = num (h, "flt") / wf;
+    r.rflt = num (h, "srv_flt") / wf;
+    r.p50 = num (h, "lat_p50");
+    r.p99 = num (h, "lat_p99");
+    r.max = num (h, "lat_max");
+    r.w_anon = num (h, "anon_w");
+    r.w_grow = num (h, "anon_last") - num (h, "anon_w");
+    r.w_shmem = num (h, "shmem_last");
+    r.r_anon = num (h, "srv_anon_w");
+    r.r_grow = num (h, "srv_anon_last") - num (h, "srv_anon_w");
+    r.r_shmem = num (h, "srv_shmem_last");
+  }
+  if (fp->reaped)
+    r.w_total_ms = cpu_ms (&fp->ru);
+  if (sv->reaped)
+    r.r_total_ms = cpu_ms (&sv->ru);
+  if (!r.ok && opt_verbose && out->len)
+    g_printerr ("gst-bench: server output:\n%s", out->str);
+  r.note = g_string_free (note, FALSE);
+
+  g_hash_table_unref (h);
+  g_ptr_array_unref (args);
+  g_ptr_array_unref (sargs);
+  g_string_free (out, TRUE);
+  g_free (name);
+  g_free (res);
+  return r;
+}
+
 /* CPU per frame of the writer harness alone (appsrc ! fakesink, same
  * pusher, pacing and stamping): roughly the part of every writer's CPU that
  * is not the transport.  Median of runs. */
@@ -1469,13 +1934,16 @@ writer_floor (const bench_case * bc, int frames, int runs, double *fps)
   return median (v, runs);
 }
 
+/* t: 0 zero, 1 shm, 2 filter */
 static void
-print_run (const bench_case * bc, gboolean zero, int run,
-    const run_result * r)
+print_run (const bench_case * bc, int t, int run, const run_result * r)
 {
+  gboolean zero = t == 0;
+
   if (r->ok && !opt_verbose && !r->note[0])
     return;
-  printf ("  %-14s %-4s run %d: ", bc->id, zero ? "zero" : "shm", run + 1);
+  printf ("  %-16s %-6s run %d: ", bc->id, t == 0 ? "zero" : t == 1 ? "shm" :
+      "filter", run + 1);
   if (r->ok)
     printf ("%.0f frames/s, writer %.1f us/f, reader %.1f us/f, "
         "sleeps w %.2f r %.2f /f, lat p50 %.0f p99 %.0f max %.0f us",
@@ -1491,6 +1959,13 @@ print_run (const bench_case * bc, gboolean zero, int run,
     printf (" | zerosink copied %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
         ", zerosrc copied %" G_GUINT64_FORMAT, r->w_copied, r->w_written,
         r->r_copied);
+  if (t == 2 && opt_verbose)
+    printf (" | zerofilter sent %" G_GUINT64_FORMAT " answered %"
+        G_GUINT64_FORMAT " dropped %" G_GUINT64_FORMAT " late %"
+        G_GUINT64_FORMAT " requests-copied %" G_GUINT64_FORMAT
+        " answers-copied %" G_GUINT64_FORMAT " round-trip-mean %.0f us",
+        r->f_sent, r->f_answered, r->f_dropped, r->f_late, r->f_req_copied,
+        r->f_ans_copied, r->f_rtt_us);
   if (r->note[0])
     printf (" | %s", r->note);
   printf ("\n");
@@ -1503,7 +1978,8 @@ typedef struct
   int runs, frames;
   double floor_us;              /* writer harness alone, NAN if not run */
   double floor_fps;
-  run_result zero[MAX_RUNS], shm[MAX_RUNS];
+  /* other: shm, or the zerofilter round trips of a filter case */
+  run_result zero[MAX_RUNS], other[MAX_RUNS];
 } case_result;
 
 static double
@@ -1516,14 +1992,22 @@ med_field (const run_result * rs, int n, size_t off)
   return median (v, n);
 }
 
-/* Median over run pairs of zero's value / shm's value. */
+/* Median over run pairs of zero's value / shm's value; of a filter case,
+ * the round trip's value / one-way's. */
 static double
 med_ratio (const case_result * c, size_t off, size_t off2)
 {
   double v[MAX_RUNS];
 
   for (int i = 0; i < c->runs; i++) {
-    const run_result *z = &c->zero[i], *s = &c->shm[i];
+    const run_result *z = &c->zero[i], *s = &c->other[i];
+
+    if (c->bc->in_flight > 0) {
+      const run_result *tmp = z;
+
+      z = s;
+      s = tmp;
+    }
     double a = *(const double *) ((const char *) z + off);
     double b = *(const double *) ((const char *) s + off);
 
@@ -1607,9 +2091,16 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
 
     printf ("%s (%d frames of %zu B, ring %zu MiB)\n", c->bc->label,
         c->frames, c->bc->frame, ring_of (c->bc) / MiB);
-    print_row ("zero", c->zero, c->runs);
-    print_row ("shm", c->shm, c->runs);
-    printf ("  %-9s %5s %s %8s %s %s %s %6s %6s %s %s %s\n", "zero/shm", "",
+    gboolean fl = c->bc->in_flight > 0;
+
+    if (fl)
+      printf ("  (filter row: wr = the pipeline process, source + zerofilter "
+          "+ fakesink; rd = the echo server; lat = stamp on zerofilter's "
+          "sink pad to fakesink)\n");
+    print_row (fl ? "one-way" : "zero", c->zero, c->runs);
+    print_row (fl ? "filter" : "shm", c->other, c->runs);
+    printf ("  %-9s %5s %s %8s %s %s %s %6s %6s %s %s %s\n",
+        fl ? "filt/1way" : "zero/shm", "",
         cell (med_ratio (c, OFF (fps), 0), 9, 2, "x"), "",
         cell (med_ratio (c, OFF (wcpu), 0), 8, 2, "x"),
         cell (med_ratio (c, OFF (rcpu), 0), 8, 2, "x"),
@@ -1618,14 +2109,16 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
         cell (med_ratio (c, OFF (p99), 0), 7, 2, "x"),
         cell (med_ratio (c, OFF (max), 0), 7, 2, "x"));
     for (int t = 0; t < 2; t++) {
-      const run_result *rs = t ? c->shm : c->zero;
+      const run_result *rs = t ? c->other : c->zero;
 
-      printf ("  %s resident KiB (medians): writer %s private, grew %s "
-          "over the window, %s shared; reader %s private, grew %s, %s "
-          "shared\n",
-          t ? "shm " : "zero", cell (med_field (rs, c->runs, OFF (w_anon)), 0,
-              0, ""), cell (med_field (rs, c->runs, OFF (w_grow)), 0, 0, ""),
+      printf ("  %s resident KiB (medians): %s %s private, grew %s "
+          "over the window, %s shared; %s %s private, grew %s, %s "
+          "shared\n", fl ? (t ? "filter " : "one-way") : (t ? "shm " :
+              "zero"), fl && t ? "pipeline" : "writer",
+          cell (med_field (rs, c->runs, OFF (w_anon)), 0, 0, ""),
+          cell (med_field (rs, c->runs, OFF (w_grow)), 0, 0, ""),
           cell (med_field (rs, c->runs, OFF (w_shmem)), 0, 0, ""),
+          fl && t ? "server" : "reader",
           cell (med_field (rs, c->runs, OFF (r_anon)), 0, 0, ""),
           cell (med_field (rs, c->runs, OFF (r_grow)), 0, 0, ""),
           cell (med_field (rs, c->runs, OFF (r_shmem)), 0, 0, ""));
@@ -1638,17 +2131,52 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
       printf ("  harness alone (appsrc ! fakesink, same pusher and stamping): "
           "writer %.1f us/frame, %.0f frames/s\n", c->floor_us,
           c->floor_fps);
-    if (c->bc->pool) {
+    if (c->bc->pool || fl) {
       guint64 copied = 0, written = 0;
 
       for (int k = 0; k < c->runs; k++) {
         copied += c->zero[k].w_copied;
         written += c->zero[k].w_written;
       }
-      printf ("  stalls (no result within the deadline): zero %d/%d, shm "
+      printf ("  stalls (no result within the deadline): %s %d/%d, %s "
           "%d/%d; zerosink frames-copied %" G_GUINT64_FORMAT " of %"
-          G_GUINT64_FORMAT " written\n", count_stalls (c->zero, c->runs),
-          c->runs, count_stalls (c->shm, c->runs), c->runs, copied, written);
+          G_GUINT64_FORMAT " written\n", fl ? "one-way" : "zero",
+          count_stalls (c->zero, c->runs), c->runs, fl ? "filter" : "shm",
+          count_stalls (c->other, c->runs), c->runs, copied, written);
+    }
+    if (fl) {
+      guint64 sent = 0, ans = 0, drop = 0, late = 0, rq = 0, aq = 0;
+      double rtt[MAX_RUNS];
+
+      for (int k = 0; k < c->runs; k++) {
+        const run_result *r = &c->other[k];
+
+        sent += r->f_sent;
+        ans += r->f_answered;
+        drop += r->f_dropped;
+        late += r->f_late;
+        rq += r->f_req_copied;
+        aq += r->f_ans_copied;
+        rtt[k] = r->ok ? r->f_rtt_us : NAN;
+      }
+      printf ("  zerofilter max-in-flight %d, all runs: sent %"
+          G_GUINT64_FORMAT ", answered %" G_GUINT64_FORMAT ", dropped %"
+          G_GUINT64_FORMAT ", late %" G_GUINT64_FORMAT "; requests-copied %"
+          G_GUINT64_FORMAT ", answers-copied %" G_GUINT64_FORMAT
+          "; its round-trip-mean (commit to answer, whole run) %.0f us "
+          "(median)\n", c->bc->in_flight, sent, ans, drop, late, rq, aq,
+          median (rtt, c->runs));
+      if (c->bc->pool) {
+        double v = med_ratio (c, OFF (fps), 0);
+
+        printf ("  target: round trip frames/s >= 0.9x one-way: %.2fx, %s\n",
+            v, v >= 0.9 ? "met" : "MISSED");
+      } else {
+        double v = med_ratio (c, OFF (p50), 0);
+
+        printf ("  target: round trip latency p50 <= 2.5x one-way: %.2fx, "
+            "%s\n", v, v <= 2.5 ? "met" : "MISSED");
+      }
     }
   }
   if (n_ml > 0 || sl) {
@@ -1669,17 +2197,23 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
           sl->cross_cpu_per_wake_us);  }
 }
 
+/* The filter cases need the zerobuffer tool: only when asked for, by name
+ * or as "filter". */
 static gboolean
 case_selected (const char *id)
 {
-  gboolean found = FALSE;
+  gboolean found = FALSE, filter = g_str_has_prefix (id, "filter-");
   gchar **ids;
 
   if (opt_cases == NULL)
-    return TRUE;
+    return !filter;
   ids = g_strsplit (opt_cases, ",", -1);
-  for (int i = 0; ids[i]; i++)
-    found = found || g_str_equal (g_strstrip (ids[i]), id);
+  for (int i = 0; ids[i]; i++) {
+    const gchar *want = g_strstrip (ids[i]);
+
+    found = found || g_str_equal (want, id)
+        || (filter && g_str_equal (want, "filter"));
+  }
   g_strfreev (ids);
   return found;
 }
@@ -1729,6 +2263,18 @@ run_driver (void)
       GST_BENCH_GST_VERSION, sysconf (_SC_NPROCESSORS_ONLN),
       g_getenv ("GST_PLUGIN_PATH_1_0"));
   print_load ("at start");
+  for (guint i = 0; i < N_CASES; i++)
+    if (cases[i].in_flight > 0 && case_selected (cases[i].id)) {
+      if (!g_file_test (cli_path (), G_FILE_TEST_IS_EXECUTABLE)) {
+        printf ("gst-bench: no zerobuffer tool at %s (--zerobuffer): "
+            "skipped\n", cli_path ());
+        rmdir (tmpdir);
+        return 77;
+      }
+      printf ("echo server of the filter cases: %s serve NAME "
+          "--handler=echo\n", cli_path ());
+      break;
+    }
 
   for (guint i = 0; i < N_CASES; i++)
     if (case_selected (cases[i].id)) {
@@ -1766,11 +2312,16 @@ run_driver (void)
       double dl = bc->pool ? opt_pool_deadline : opt_deadline;
 
       c->zero[k] = run_pair (bc, TRUE, c->frames, dl);
-      print_run (bc, TRUE, k, &c->zero[k]);
+      print_run (bc, 0, k, &c->zero[k]);
       if (aborted || skipped)
         break;
-      c->shm[k] = run_pair (bc, FALSE, c->frames, dl);
-      print_run (bc, FALSE, k, &c->shm[k]);
+      if (bc->in_flight > 0) {
+        c->other[k] = run_filter_pair (bc, c->frames, dl);
+        print_run (bc, 2, k, &c->other[k]);
+      } else {
+        c->other[k] = run_pair (bc, FALSE, c->frames, dl);
+        print_run (bc, 1, k, &c->other[k]);
+      }
     }
     n++;
   }
@@ -1784,7 +2335,9 @@ run_driver (void)
   print_load ("at end");
   print_table (cr, n, ml, n_ml, opt_no_limits ? NULL : &sl);
   for (int i = 0; i < n; i++)
-    if (count_ok (cr[i].zero, cr[i].runs) < cr[i].runs)
+    if (count_ok (cr[i].zero, cr[i].runs) < cr[i].runs
+        || (cr[i].bc->in_flight > 0
+            && count_ok (cr[i].other, cr[i].runs) < cr[i].runs))
       return 1;
   return 0;
 }
@@ -1820,5 +2373,7 @@ main (int argc, char **argv)
   gst_init (NULL, NULL);
   if (g_str_equal (opt_role, "writer"))
     return run_writer ();
+  if (g_str_equal (opt_role, "filter"))
+    return run_filter ();
   return run_reader ();
 }
