@@ -1910,9 +1910,15 @@ cmd_serve (int argc, char **argv)
     if (rc != 0) {
       const char *d = zb_duplex_server_last_error (s);
 
-      snprintf (reason, sizeof reason, "%s: %s (%s)%s%s",
-          rc == ZB_ETIMEDOUT ? "no client" : "cannot wait for a client",
-          zb_strerror (rc), zb_status_name (rc), d[0] ? ": " : "", d);
+      /* The library's detail of a timeout names the last wait slice,
+       * not the whole wait. */
+      if (rc == ZB_ETIMEDOUT)
+        snprintf (reason, sizeof reason, "no client within %.3f s",
+            opt.timeout_ms / 1000.0);
+      else
+        snprintf (reason, sizeof reason, "cannot wait for a client: %s "
+            "(%s)%s%s", zb_strerror (rc), zb_status_name (rc),
+            d[0] ? ": " : "", d);
       end_reason = rc == ZB_ETIMEDOUT ? "timeout" : "error";
       break;
     }
@@ -1923,11 +1929,16 @@ cmd_serve (int argc, char **argv)
     } else if (rc != 0) {
       /* Upstream servers give up the same way, after their window. */
       end_reason = "no-response-buffer";
-      if (!opt.keep_serving)
+      if (!opt.keep_serving && (rc == ZB_ENOTFOUND || rc == ZB_ENOREADER))
         snprintf (reason, sizeof reason, "the client did not create %s"
             ZB_DUPLEX_RESPONSE_SUFFIX " within %.3f s: %s (%s)%s%s",
             opt.channel, opt.attach_ms / 1000.0, zb_strerror (rc),
             zb_status_name (rc), detail[0] ? ": " : "", detail);
+      else if (!opt.keep_serving)
+        snprintf (reason, sizeof reason, "cannot attach to %s"
+            ZB_DUPLEX_RESPONSE_SUFFIX ": %s (%s)%s%s", opt.channel,
+            zb_strerror (rc), zb_status_name (rc), detail[0] ? ": " : "",
+            detail);
     } else {
       zb_writer *w = zb_duplex_server_response_writer (s);
       zb_writer_stats ws;
