@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gstzerowriterconn.h"
+#include "gstzerohealth.h"
 
 #ifndef GST_DISABLE_GST_DEBUG
 #define GST_CAT_DEFAULT gst_zero_writer_conn_ensure_debug_category ()
@@ -436,6 +437,8 @@ gst_zero_writer_conn_write_full (GstZeroWriterConn * c, GstBuffer * buffer,
   *detail = NULL;
   result->in_place = FALSE;
   result->utilization = 0.0;
+  result->payload_size = 0;
+  result->free_bytes = 0;
   if (!c->drop && c->write_timeout > 0)
     deadline = g_get_monotonic_time () +
         (gint64) c->write_timeout * G_TIME_SPAN_MILLISECOND;
@@ -458,15 +461,17 @@ gst_zero_writer_conn_write_full (GstZeroWriterConn * c, GstBuffer * buffer,
         timeout, detail);
   }
 
-  if (rc == ZB_OK) {
+  if (rc != ZB_OK && *detail == NULL)
+    *detail = g_strdup (zb_writer_last_error (w));
+  if (rc != ZB_EREADERGONE) {
     zb_writer_stats st;
 
     zb_writer_get_stats (w, &st);
-    result->utilization = st.payload_size ?
-        (gdouble) (st.payload_size - MIN (st.free_bytes, st.payload_size)) /
-        st.payload_size : 0.0;
-  } else if (*detail == NULL) {
-    *detail = g_strdup (zb_writer_last_error (w));
+    result->payload_size = st.payload_size;
+    result->free_bytes = st.free_bytes;
+    if (rc == ZB_OK)
+      result->utilization = gst_zero_health_utilization (st.payload_size,
+          st.free_bytes);
   }
   gst_zero_writer_conn_end_call (c);
   return rc;

@@ -73,6 +73,11 @@ typedef struct
 {
   gboolean in_place;            /* committed the reservation, no copy */
   gdouble utilization;          /* share of the ring in use afterwards */
+  /* The ring after the attempt, whatever its outcome, when the writer
+   * was reached (payload_size 0 when it was not): a full ring that made
+   * the frame wait or drop shows here too. */
+  guint64 payload_size;
+  guint64 free_bytes;
 } GstZeroWriteResult;
 
 /* Write @buffer (@size bytes) as one frame: commit it in place when
