@@ -71,6 +71,7 @@
 
 #include "gstzerofilter.h"
 #include "gstzeroerror.h"
+#include "gstzerohealth.h"
 #include "gstzerolendallocator.h"
 #include "gstzerometa.h"
 #include "gstzeropack.h"
@@ -124,6 +125,7 @@ enum
   PROP_ANSWERS_COPIED,
   PROP_ROUND_TRIP_LAST,
   PROP_ROUND_TRIP_MEAN,
+  PROP_HEALTH,
   N_PROPERTIES
 };
 
@@ -176,8 +178,12 @@ struct _GstZeroFilter
   guint64 rtt_last_ns;
   guint64 rtt_total_ns;
 
+  /* NAME_request's health: sampled by the streaming thread, read from any */
+  GstZeroHealthTracker health;
+
   /* bound in start(), then read without locks */
   gchar *name;
+  gchar *request_name;          /* NAME_request, for the health messages */
   gint wait_ms;
   gint conn_timeout;
   guint64 resp_size;
@@ -392,6 +398,13 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
       g_param_spec_uint64 ("round-trip-mean", "Mean round trip",
       "Mean nanoseconds from a request's commit to its answer since start",
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HEALTH] =
+      g_param_spec_enum ("health", "Health",
+      "State of NAME_request after the last request: healthy below 80% in "
+      "use, degraded from 80%, critical above 95% (left 5 points lower); "
+      "each change is posted as a zerobuffer-health element message",
+      GST_TYPE_ZERO_HEALTH, GST_ZERO_HEALTH_HEALTHY,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
@@ -425,6 +438,7 @@ gst_zero_filter_class_init (GstZeroFilterClass * klass)
 
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_FILTER_ON_TIMEOUT, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_FILTER_ON_SERVER_LOST, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_ZERO_HEALTH, 0);
 }
 
 static void
@@ -441,6 +455,7 @@ gst_zero_filter_init (GstZeroFilter * self)
   self->on_server_lost = DEFAULT_ON_SERVER_LOST;
   self->processing_latency = DEFAULT_PROCESSING_LATENCY;
   self->spin_us_prop = DEFAULT_SPIN_US;
+  gst_zero_health_tracker_init (&self->health);
   g_mutex_init (&self->lock);
   self->pending = gst_queue_array_new_for_struct (sizeof
       (GstZeroFilterRequest), 8);
@@ -459,6 +474,7 @@ gst_zero_filter_finalize (GObject * object)
   g_free (self->channel_name);
   g_free (self->response_size_str);
   g_free (self->name);
+  g_free (self->request_name);
   g_free (self->meta);
   gst_queue_array_free (self->pending);
   gst_object_unref (self->allocator);
@@ -587,6 +603,9 @@ gst_zero_filter_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_ROUND_TRIP_MEAN:
       g_value_set_uint64 (value, self->frames_answered ?
           self->rtt_total_ns / self->frames_answered : 0);
+      break;
+    case PROP_HEALTH:
+      g_value_set_enum (value, gst_zero_health_tracker_get (&self->health));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1039,6 +1058,11 @@ again:
     rc = gst_zero_writer_conn_write_full (self->conn, buf, size, NULL,
         gst_zero_filter_fill_packed, fill_args, &res, &detail);
   }
+  /* A full ring that timed the request out counts as much as a send. */
+  if ((rc == ZB_OK || rc == ZB_ETIMEDOUT) && res.payload_size > 0
+      && gst_zero_health_tracker_sample (&self->health, GST_ELEMENT (self),
+          self->request_name, res.payload_size, res.free_bytes))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH]);
 
   switch (rc) {
     case ZB_OK:
@@ -1709,6 +1733,10 @@ gst_zero_filter_start (GstBaseTransform * trans)
   self->rtt_last_ns = 0;
   self->rtt_total_ns = 0;
   GST_OBJECT_UNLOCK (self);
+  g_free (self->request_name);
+  self->request_name = g_strdup_printf ("%s_request", self->name);
+  if (gst_zero_health_tracker_reset (&self->health) != GST_ZERO_HEALTH_HEALTHY)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH]);
 
   rc = zb_validate_channel_name (self->name);
   if (rc != ZB_OK) {

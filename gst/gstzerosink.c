@@ -26,6 +26,13 @@
  * #GstZeroSink:on-full and #GstZeroSink:write-timeout).  At end of stream the
  * writer detaches and the reader sees end of stream after the last frame.
  *
+ * After each write #GstZeroSink:health says how full the ring is, as the
+ * ZeroBuffer README defines it: healthy below 80%, degraded from 80%,
+ * critical above 95% (each left 5 points below its boundary).  Every change
+ * is posted as a `zerobuffer-health` element message (fields name, state,
+ * previous, state-name, utilization, payload-size, free-bytes) and logged,
+ * rate-limited, in the zerohealth debug category.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 zerosrc buffer-name=cam1 ! videoconvert ! autovideosink
@@ -46,6 +53,7 @@
 
 #include "gstzerosink.h"
 #include "gstzeroerror.h"
+#include "gstzerohealth.h"
 #include "gstzerometa.h"
 #include "gstzeroringpool.h"
 #include "gstzerowriterconn.h"
@@ -78,6 +86,7 @@ enum
   PROP_FRAMES_COPIED,
   PROP_BYTES_WRITTEN,
   PROP_RING_UTILIZATION,
+  PROP_HEALTH,
   N_PROPERTIES
 };
 
@@ -107,6 +116,9 @@ struct _GstZeroSink
   guint64 frames_copied;
   guint64 bytes_written;
   gdouble ring_utilization;
+
+  /* the ring's health: sampled by the streaming thread, read from any */
+  GstZeroHealthTracker health;
 
   /* bound in start(), then read without locks */
   gchar *name;
@@ -263,6 +275,13 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       "Fraction of the payload ring in use after the last write "
       "(0.0 = empty, 1.0 = full)", 0.0, 1.0, 0.0,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HEALTH] =
+      g_param_spec_enum ("health", "Health",
+      "State of the ring after the last write: healthy below 80% in use, "
+      "degraded from 80%, critical above 95% (left 5 points lower); each "
+      "change is posted as a zerobuffer-health element message",
+      GST_TYPE_ZERO_HEALTH, GST_ZERO_HEALTH_HEALTHY,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
@@ -283,6 +302,7 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
 
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_SINK_ON_FULL, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_SINK_ON_READER_LOST, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_ZERO_HEALTH, 0);
 }
 
 static void
@@ -294,6 +314,7 @@ gst_zero_sink_init (GstZeroSink * self)
   self->on_full = DEFAULT_ON_FULL;
   self->on_reader_lost = DEFAULT_ON_READER_LOST;
   self->spin_us_prop = DEFAULT_SPIN_US;
+  gst_zero_health_tracker_init (&self->health);
   g_mutex_init (&self->lock);
 
   /* A kept last sample would pin ring memory: the writer could not detach
@@ -390,6 +411,9 @@ gst_zero_sink_get_property (GObject * object, guint prop_id,
     case PROP_RING_UTILIZATION:
       g_value_set_double (value, self->ring_utilization);
       break;
+    case PROP_HEALTH:
+      g_value_set_enum (value, gst_zero_health_tracker_get (&self->health));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -436,6 +460,10 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->bytes_written = 0;
   self->ring_utilization = 0.0;
   GST_OBJECT_UNLOCK (self);
+  /* A new stream starts healthy; a reconnect to a new reader does not
+   * reset, its first write tells. */
+  if (gst_zero_health_tracker_reset (&self->health) != GST_ZERO_HEALTH_HEALTHY)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH]);
 
   rc = zb_validate_name (self->name);
   if (rc != ZB_OK) {
@@ -919,6 +947,11 @@ again:
 
   rc = gst_zero_writer_conn_write (self->conn, buf, size,
       gst_zero_ring_pool_buffer_owner (buf), &res, &detail);
+  /* A full ring that made the frame drop counts as much as a write. */
+  if ((rc == ZB_OK || rc == ZB_ETIMEDOUT) && res.payload_size > 0
+      && gst_zero_health_tracker_sample (&self->health, GST_ELEMENT (self),
+          self->name, res.payload_size, res.free_bytes))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH]);
   switch (rc) {
     case ZB_OK:
       GST_LOG_OBJECT (self, "wrote %" G_GSIZE_FORMAT " bytes %s, ring %.0f%% "

@@ -94,6 +94,16 @@
  * zerosrc sets none.  The buffer offset is the frame's sequence
  * number minus one.
  *
+ * ## Health
+ *
+ * Each time it reads a frame zerosrc samples how full the ring is (frames
+ * not read yet, and frames held downstream), as the ZeroBuffer README
+ * defines it: #GstZeroSrc:health is healthy below 80%, degraded from 80%,
+ * critical above 95% (each left 5 points below its boundary).  Every change
+ * is posted as a `zerobuffer-health` element message (fields name, state,
+ * previous, state-name, utilization, payload-size, free-bytes) and logged,
+ * rate-limited, in the zerohealth debug category.
+ *
  * ## Writer crash
  *
  * A writer that dies (crash, SIGKILL) is detected within about 100 ms.  By
@@ -113,6 +123,7 @@
 
 #include "gstzerosrc.h"
 #include "gstzeroerror.h"
+#include "gstzerohealth.h"
 #include "gstzerolendallocator.h"
 #include "gstzerometa.h"
 
@@ -146,6 +157,7 @@ enum
   PROP_BYTES_RECEIVED,
   PROP_FRAMES_COPIED,
   PROP_FRAMES_EVACUATED,
+  PROP_HEALTH,
   N_PROPERTIES
 };
 
@@ -177,6 +189,9 @@ struct _GstZeroSrc
   guint64 frames_copied;
   guint64 frames_evacuated;
   gboolean started;             /* READY-bound properties are frozen */
+
+  /* the ring's health: sampled by the streaming thread, read from any */
+  GstZeroHealthTracker health;
 
   /* lock: the reader (unlock() comes from another thread, and stop() must
    * not close it under a stats call) and the caps we settled on (caps
@@ -335,6 +350,14 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
       "Held frames copied out of the ring under pressure since start.",
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  properties[PROP_HEALTH] =
+      g_param_spec_enum ("health", "Health",
+      "State of the ring when the last frame was read: healthy below 80% "
+      "in use, degraded from 80%, critical above 95% (left 5 points "
+      "lower); each change is posted as a zerobuffer-health element "
+      "message.", GST_TYPE_ZERO_HEALTH, GST_ZERO_HEALTH_HEALTHY,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -353,6 +376,7 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_zero_src_create);
 
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_SRC_ON_WRITER_CRASH, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_ZERO_HEALTH, 0);
 }
 
 static void
@@ -373,6 +397,7 @@ gst_zero_src_init (GstZeroSrc * self)
   self->evacuate_threshold = DEFAULT_EVACUATE_THRESHOLD;
   self->spin_us = DEFAULT_SPIN_US;
 
+  gst_zero_health_tracker_init (&self->health);
   g_mutex_init (&self->lock);
   self->allocator = gst_zero_lend_allocator_new ();
 
@@ -534,6 +559,9 @@ gst_zero_src_get_property (GObject * object, guint prop_id,
     case PROP_FRAMES_EVACUATED:
       g_value_set_uint64 (value, self->frames_evacuated);
       break;
+    case PROP_HEALTH:
+      g_value_set_enum (value, gst_zero_health_tracker_get (&self->health));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -675,6 +703,8 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->frames_evacuated = 0;
   self->started = TRUE;
   GST_OBJECT_UNLOCK (self);
+  if (gst_zero_health_tracker_reset (&self->health) != GST_ZERO_HEALTH_HEALTHY)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH]);
 
   rc = zb_reader_create (&reader, name, &opts);
   if (rc != ZB_OK) {
@@ -824,6 +854,18 @@ gst_zero_src_flow_from_status (GstZeroSrc * self, int rc, const gchar * what,
           "Could not read buffer \"%s\": %s", self->name, zb_strerror (rc));
       return GST_FLOW_ERROR;
   }
+}
+
+/* The ring as the writer sees it, the frame just read still in it. */
+static void
+gst_zero_src_sample_health (GstZeroSrc * self, zb_reader * r)
+{
+  zb_reader_stats st;
+
+  zb_reader_get_stats (r, &st);
+  if (gst_zero_health_tracker_sample (&self->health, GST_ELEMENT (self),
+          self->name, st.payload_size, st.free_bytes))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH]);
 }
 
 /* Settles the caps from the caps property or the writer's metadata.
@@ -976,6 +1018,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   }
   if (rc != ZB_OK)
     return gst_zero_src_flow_from_status (self, rc, "frame", timeout);
+  gst_zero_src_sample_health (self, r);
 
   if (!settled) {
     ret = gst_zero_src_caps_from_metadata (self, TRUE, &settled);
