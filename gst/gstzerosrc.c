@@ -115,7 +115,10 @@
 #include "config.h"
 #endif
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gst/gst.h>
 #include <gst/base/base.h>
@@ -153,6 +156,7 @@ enum
   PROP_IS_LIVE,
   PROP_EVACUATE_THRESHOLD,
   PROP_SPIN_US,
+  PROP_ANNOUNCE,
   PROP_FRAMES_RECEIVED,
   PROP_BYTES_RECEIVED,
   PROP_FRAMES_COPIED,
@@ -184,6 +188,7 @@ struct _GstZeroSrc
   GstZeroSrcOnWriterCrash on_writer_crash;
   guint evacuate_threshold;
   guint spin_us;
+  gboolean announce;
   guint64 frames_received;
   guint64 bytes_received;
   guint64 frames_copied;
@@ -328,6 +333,15 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
       "Microseconds to poll for the next frame before sleeping, when frames "
       "come that close together (0 = always sleep; costs a core on busy "
       "hosts)", 0, 10000, DEFAULT_SPIN_US,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  properties[PROP_ANNOUNCE] =
+      g_param_spec_boolean ("announce", "Announce",
+      "Print one start-stream line on stdout once the buffer exists and is "
+      "ready for a writer, for a launcher (`zerobuffer launch`) to start "
+      "the writing pipeline: > {\"jsonrpc\":\"2.0\",\"method\":"
+      "\"start-stream\",\"params\":[\"NAME\",METADATA_SIZE,PAYLOAD_SIZE]}",
+      FALSE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
 
   properties[PROP_FRAMES_RECEIVED] =
@@ -500,6 +514,9 @@ gst_zero_src_set_property (GObject * object, guint prop_id,
     case PROP_SPIN_US:
       self->spin_us = g_value_get_uint (value);
       break;
+    case PROP_ANNOUNCE:
+      self->announce = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -546,6 +563,9 @@ gst_zero_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_SPIN_US:
       g_value_set_uint (value, self->spin_us);
+      break;
+    case PROP_ANNOUNCE:
+      g_value_set_boolean (value, self->announce);
       break;
     case PROP_FRAMES_RECEIVED:
       g_value_set_uint64 (value, self->frames_received);
@@ -681,12 +701,35 @@ gst_zero_src_is_seekable (GstBaseSrc * bsrc)
   return FALSE;
 }
 
+/* The start-stream line of the ZeroBuffer README, once the buffer is
+ * ready for a writer: one write, so that lines of other threads or
+ * processes sharing stdout do not cut through it. */
+static void
+gst_zero_src_announce (GstZeroSrc * self, zb_reader * reader)
+{
+  zb_reader_stats st;
+  gchar *line;
+
+  zb_reader_get_stats (reader, &st);
+  line = g_strdup_printf ("> {\"jsonrpc\":\"2.0\",\"method\":"
+      "\"start-stream\",\"params\":[\"%s\",%" G_GUINT64_FORMAT ",%"
+      G_GUINT64_FORMAT "]}\n", self->name, (guint64) st.metadata_size,
+      (guint64) st.payload_size);
+  fflush (stdout);
+  if (write (STDOUT_FILENO, line, strlen (line)) < 0)
+    GST_WARNING_OBJECT (self, "could not announce on stdout: %s",
+        g_strerror (errno));
+  GST_INFO_OBJECT (self, "announced: %s", line);
+  g_free (line);
+}
+
 static gboolean
 gst_zero_src_start (GstBaseSrc * bsrc)
 {
   GstZeroSrc *self = GST_ZERO_SRC (bsrc);
   zb_reader_options opts = { 0, };
   zb_reader *reader = NULL;
+  gboolean announce;
   gchar *name;
   int rc;
 
@@ -766,6 +809,11 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   gst_clear_caps (&self->out_caps);
   g_mutex_unlock (&self->lock);
 
+  GST_OBJECT_LOCK (self);
+  announce = self->announce;
+  GST_OBJECT_UNLOCK (self);
+  if (announce)
+    gst_zero_src_announce (self, reader);
   return TRUE;
 }
 
