@@ -510,7 +510,7 @@ zb_ofd_probe (int fd, int byte)
 }
 
 /* A killed child not yet reaped still answers kill(pid, 0). */
-static int
+int
 zb_pid_is_zombie (pid_t pid)
 {
   char path[64], buf[256], *p;
@@ -588,12 +588,111 @@ zb_copy_metadata (const char *name, zb_oieb *oieb, const uint8_t *meta,
 
 /* ------------------------------------------------------------ inspection */
 
+/* Inspection reads with pread(), never through a mapping: an object that
+ * shrinks while we look (a hostile or dying peer truncating it) then gives
+ * a short read instead of SIGBUS.  It opens nothing but regular files, read
+ * only and without blocking, so a FIFO or device planted under a buffer's
+ * name neither blocks nor is touched. */
+int
+zb_inspect_open (const char *name, int *out_fd, struct stat *st)
+{
+  char path[ZB_NAME_MAX + 16];
+  struct stat lst;
+  int fd, err;
+
+  snprintf (path, sizeof path, "/dev/shm/%s", name);
+  if (lstat (path, &lst) == 0 && !S_ISREG (lst.st_mode))
+    return zb_fail (ZB_ENOTFOUND, "%s: /dev/shm/%s is not a shared-memory "
+        "object (not a regular file)", name, name);
+  fd = shm_open (name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+  if (fd < 0) {
+    err = errno;
+    if (err == ENOENT)
+      return zb_fail (ZB_ENOTFOUND, "%s: no shared memory /dev/shm/%s", name,
+          name);
+    if (err == EACCES)
+      return zb_fail_errno (ZB_EPERM, err, "%s: shm_open", name);
+    if (err == ELOOP)
+      return zb_fail (ZB_ENOTFOUND, "%s: /dev/shm/%s is a symbolic link",
+          name, name);
+    return zb_fail_errno (ZB_ESYS, err, "%s: shm_open", name);
+  }
+  if (fstat (fd, st) < 0) {
+    err = errno;
+    close (fd);
+    return zb_fail_errno (ZB_ESYS, err, "%s: fstat", name);
+  }
+  if (!S_ISREG (st->st_mode)) {
+    close (fd);
+    return zb_fail (ZB_ENOTFOUND, "%s: /dev/shm/%s is not a shared-memory "
+        "object (not a regular file)", name, name);
+  }
+  *out_fd = fd;
+  return ZB_OK;
+}
+
+/* The whole header, or ZB_ECORRUPT when the object is (or became) shorter. */
+int
+zb_read_oieb (const char *name, int fd, zb_oieb_raw * raw)
+{
+  ssize_t n = pread (fd, raw->b, sizeof raw->b, 0);
+
+  if (n < 0)
+    return zb_fail_errno (ZB_ESYS, errno, "%s: read of the header", name);
+  if ((size_t) n < sizeof raw->b)
+    return zb_fail (ZB_ECORRUPT, "%s: shared memory is %zd bytes, smaller "
+        "than the %u-byte header", name, n, ZB_OIEB_SIZE);
+  return ZB_OK;
+}
+
+uint64_t
+zb_raw_u64 (const zb_oieb_raw * raw, size_t off)
+{
+  uint64_t v;
+
+  memcpy (&v, raw->b + off, sizeof v);
+  return v;
+}
+
+int
+zb_raw_is_v1 (const zb_oieb_raw * raw, uint64_t object_size)
+{
+  uint32_t size;
+  uint64_t M = zb_raw_u64 (raw, offsetof (zb_oieb, metadata_size));
+  uint64_t P = zb_raw_u64 (raw, offsetof (zb_oieb, payload_size));
+
+  memcpy (&size, raw->b, sizeof size);
+  return size == ZB_OIEB_SIZE && raw->b[offsetof (zb_oieb, version)] == 1
+      && P > 0 && M <= object_size && P <= object_size
+      && ZB_OIEB_SIZE + M + P <= object_size;
+}
+
+/* The state of the peer whose pid was read from offset off: its OFD lock
+ * byte first, the pid as the fallback, and a pid that changed under us
+ * counts as alive, as zb_peer_alive() has it. */
+static zb_peer_state
+inspect_peer (int fd, int byte, size_t off, uint64_t pid)
+{
+  _Atomic uint64_t field;
+  zb_oieb_raw again;
+  int had_lock = 0, alive;
+
+  if (pid == 0)
+    return ZB_PEER_NONE;
+  atomic_init (&field, pid);
+  alive = zb_peer_alive (fd, byte, &field, pid, &had_lock);
+  if (!alive && pread (fd, again.b, sizeof again.b, 0) == (ssize_t) sizeof
+      again.b && zb_raw_u64 (&again, off) != pid)
+    alive = 1;
+  return alive ? ZB_PEER_ALIVE : ZB_PEER_DEAD;
+}
+
 int
 zb_inspect (const char *name, zb_info *info)
 {
-  int fd, rc = ZB_OK, had_lock = 0;
+  int fd, rc = ZB_OK;
   struct stat st;
-  zb_oieb *o;
+  zb_oieb_raw raw;
 
   zb_clear_error ();
   if (info == NULL)
@@ -601,19 +700,8 @@ zb_inspect (const char *name, zb_info *info)
   if ((rc = zb_validate_name (name)) != ZB_OK)
     return rc;
   memset (info, 0, sizeof *info);
-  fd = shm_open (name, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      return zb_fail (ZB_ENOTFOUND, "%s: no shared memory /dev/shm/%s", name,
-          name);
-    if (errno == EACCES)
-      return zb_fail_errno (ZB_EPERM, errno, "%s: shm_open", name);
-    return zb_fail_errno (ZB_ESYS, errno, "%s: shm_open", name);
-  }
-  if (fstat (fd, &st) < 0) {
-    rc = zb_fail_errno (ZB_ESYS, errno, "%s: fstat", name);
-    goto out;
-  }
+  if ((rc = zb_inspect_open (name, &fd, &st)) != ZB_OK)
+    return rc;
   info->mapping_size = (uint64_t) st.st_size;
   if ((uint64_t) st.st_size < ZB_OIEB_SIZE) {
     rc = zb_fail (ZB_ECORRUPT, "%s: shared memory is %llu bytes, smaller "
@@ -621,32 +709,92 @@ zb_inspect (const char *name, zb_info *info)
         ZB_OIEB_SIZE);
     goto out;
   }
-  o = mmap (NULL, ZB_OIEB_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-  if (o == MAP_FAILED) {
-    rc = zb_fail_errno (ZB_ESYS, errno, "%s: mmap", name);
+  if ((rc = zb_read_oieb (name, fd, &raw)) != ZB_OK)
+    goto out;
+#define RAW(field) zb_raw_u64 (&raw, offsetof (zb_oieb, field))
+  memcpy (&info->oieb_size, raw.b, sizeof info->oieb_size);
+  memcpy (info->version, raw.b + offsetof (zb_oieb, version), 4);
+  info->metadata_size = RAW (metadata_size);
+  info->metadata_free_bytes = RAW (metadata_free_bytes);
+  info->metadata_written_bytes = RAW (metadata_written_bytes);
+  info->payload_size = RAW (payload_size);
+  info->payload_free_bytes = RAW (payload_free_bytes);
+  info->payload_write_pos = RAW (payload_write_pos);
+  info->payload_read_pos = RAW (payload_read_pos);
+  info->payload_written_count = RAW (payload_written_count);
+  info->payload_read_count = RAW (payload_read_count);
+  info->writer_pid = RAW (writer_pid);
+  info->reader_pid = RAW (reader_pid);
+#undef RAW
+  info->writer_state = inspect_peer (fd, ZB_LOCK_BYTE_WRITER,
+      offsetof (zb_oieb, writer_pid), info->writer_pid);
+  info->reader_state = inspect_peer (fd, ZB_LOCK_BYTE_READER,
+      offsetof (zb_oieb, reader_pid), info->reader_pid);
+out:
+  close (fd);
+  return rc;
+}
+
+int
+zb_inspect_metadata (const char *name, void *buf, size_t size, size_t *len)
+{
+  uint64_t M, written, mlen;
+  int fd, rc;
+  struct stat st;
+  zb_oieb_raw raw;
+  ssize_t n;
+
+  zb_clear_error ();
+  if (len == NULL || (buf == NULL && size != 0))
+    return zb_fail (ZB_EINVAL, "zb_inspect_metadata: bad argument");
+  *len = 0;
+  if ((rc = zb_validate_name (name)) != ZB_OK)
+    return rc;
+  if ((rc = zb_inspect_open (name, &fd, &st)) != ZB_OK)
+    return rc;
+  if ((rc = zb_read_oieb (name, fd, &raw)) != ZB_OK)
+    goto out;
+  if (!zb_raw_is_v1 (&raw, (uint64_t) st.st_size)) {
+    rc = zb_fail (ZB_EVERSION, "%s: not a ZeroBuffer v1 header, or sizes "
+        "that do not fit the %llu-byte object", name,
+        (unsigned long long) st.st_size);
     goto out;
   }
-  info->oieb_size = ZB_LOAD (&o->oieb_size);
-  memcpy (info->version, o->version, 4);
-  info->metadata_size = ZB_LOAD (&o->metadata_size);
-  info->metadata_free_bytes = ZB_LOAD (&o->metadata_free_bytes);
-  info->metadata_written_bytes = ZB_LOAD (&o->metadata_written_bytes);
-  info->payload_size = ZB_LOAD (&o->payload_size);
-  info->payload_free_bytes = ZB_LOAD (&o->payload_free_bytes);
-  info->payload_write_pos = ZB_LOAD (&o->payload_write_pos);
-  info->payload_read_pos = ZB_LOAD (&o->payload_read_pos);
-  info->payload_written_count = ZB_LOAD (&o->payload_written_count);
-  info->payload_read_count = ZB_LOAD (&o->payload_read_count);
-  info->writer_pid = ZB_LOAD (&o->writer_pid);
-  info->reader_pid = ZB_LOAD (&o->reader_pid);
-  info->writer_state = info->writer_pid == 0 ? ZB_PEER_NONE :
-      zb_peer_alive (fd, ZB_LOCK_BYTE_WRITER, &o->writer_pid,
-      info->writer_pid, &had_lock) ? ZB_PEER_ALIVE : ZB_PEER_DEAD;
-  had_lock = 0;
-  info->reader_state = info->reader_pid == 0 ? ZB_PEER_NONE :
-      zb_peer_alive (fd, ZB_LOCK_BYTE_READER, &o->reader_pid,
-      info->reader_pid, &had_lock) ? ZB_PEER_ALIVE : ZB_PEER_DEAD;
-  munmap (o, ZB_OIEB_SIZE);
+  M = zb_raw_u64 (&raw, offsetof (zb_oieb, metadata_size));
+  written = zb_raw_u64 (&raw, offsetof (zb_oieb, metadata_written_bytes));
+  if (written == 0) {
+    rc = zb_fail (ZB_ENOMETA, "%s: no metadata written yet", name);
+    goto out;
+  }
+  if (written < sizeof (uint64_t) || written > M) {
+    rc = zb_fail (ZB_ECORRUPT, "%s: metadata_written_bytes %llu does not "
+        "fit the %llu-byte metadata block", name,
+        (unsigned long long) written, (unsigned long long) M);
+    goto out;
+  }
+  n = pread (fd, &mlen, sizeof mlen, ZB_OIEB_SIZE);
+  if (n != (ssize_t) sizeof mlen) {
+    rc = zb_fail (ZB_ECORRUPT, "%s: the metadata block cannot be read "
+        "(object shrank?)", name);
+    goto out;
+  }
+  if (mlen > written - sizeof (uint64_t)) {
+    rc = zb_fail (ZB_ECORRUPT, "%s: metadata length %llu is longer than "
+        "the %llu bytes written", name, (unsigned long long) mlen,
+        (unsigned long long) written);
+    goto out;
+  }
+  if (size > mlen)
+    size = (size_t) mlen;
+  if (size > 0) {
+    n = pread (fd, buf, size, ZB_OIEB_SIZE + sizeof (uint64_t));
+    if (n != (ssize_t) size) {
+      rc = zb_fail (ZB_ECORRUPT, "%s: the metadata cannot be read (object "
+          "shrank?)", name);
+      goto out;
+    }
+  }
+  *len = (size_t) mlen;
 out:
   close (fd);
   return rc;

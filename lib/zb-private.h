@@ -183,6 +183,35 @@ int zb_copy_metadata (const char *name, zb_oieb * oieb, const uint8_t * meta,
 int zb_peer_alive (int fd, int byte, _Atomic uint64_t * pid_field,
     uint64_t pid, int *had_lock);
 
+/* A zombie (killed, not yet reaped) still answers kill(pid, 0). */
+int zb_pid_is_zombie (pid_t pid);
+
+/* Inspection without a mapping (zb-common.c): open /dev/shm/NAME read-only
+ * (regular files only, never blocking), and copy its header with pread(). */
+typedef struct
+{
+  uint8_t b[ZB_OIEB_SIZE];
+} zb_oieb_raw;
+
+struct stat;
+int zb_inspect_open (const char *name, int *fd, struct stat *st);
+int zb_read_oieb (const char *name, int fd, zb_oieb_raw * raw);
+uint64_t zb_raw_u64 (const zb_oieb_raw * raw, size_t off);
+/* 1 if raw is a v1 header (size 128, major version 1) whose blocks fit an
+ * object of object_size bytes. */
+int zb_raw_is_v1 (const zb_oieb_raw * raw, uint64_t object_size);
+
+/* Stale buffers (zb-clean.c). */
+/* Write the mark that ties the reader's lock file to its shared-memory
+ * object (shm_fd) and pid: what lets anyone tell later, whatever PID
+ * namespace they are in, that free locks mean this reader died.  Best
+ * effort: a lock file without it is only never cleaned by others. */
+void zb_lock_mark (int lock_fd, int shm_fd);
+/* Remove the stale buffers of other names (the rule of zb_clean_stale()
+ * without ZB_CLEAN_UNMARKED), skipping skip_name.  Never fails and leaves
+ * this thread's error detail as it was. */
+void zb_clean_others (const char *skip_name);
+
 /* For the duplex channel: the peer of a writer (its reader) or of a
  * reader (its writer) as a zb_peer_state, with its pid in *pid.  They read
  * only what never changes while the object is open and the shared pid

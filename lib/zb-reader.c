@@ -308,6 +308,9 @@ zb_reader_create (zb_reader ** out, const char *name,
     goto fail_nounlink;
   if ((rc = clear_stale (name)) != ZB_OK)
     goto fail_nounlink;
+  /* Readers that died under other names cannot remove their objects, and
+   * their space may be what ours needs: remove those proven stale. */
+  zb_clean_others (name);
 
   /* Semaphores first and the OIEB valid last, so that a writer never sees
    * a half-made buffer as valid (quirk 11). */
@@ -360,6 +363,9 @@ zb_reader_create (zb_reader ** out, const char *name,
         name);
     goto fail;
   }
+  /* Ties the lock file to this object and pid: once both our locks are
+   * free, anyone can tell that this reader died (zb-clean.c). */
+  zb_lock_mark (r->lock_fd, r->shm_fd);
   r->oieb = (zb_oieb *) r->base;
   r->meta = r->base + ZB_OIEB_SIZE;
   r->ring = r->meta + M;

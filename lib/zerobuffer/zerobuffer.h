@@ -315,8 +315,70 @@ typedef struct zb_info
   uint64_t mapping_size;        /* size of the shared-memory object */
 } zb_info;
 
-/* Read NAME's header without attaching as reader or writer. */
+/* Read NAME's header without attaching as reader or writer.  Reads with
+ * pread() (no mapping: an object that shrinks meanwhile cannot crash the
+ * caller) and opens only regular files, read-only, without blocking; it
+ * creates and changes nothing. */
 ZB_API int zb_inspect (const char *name, zb_info * info);
+
+/* NAME's metadata without attaching, as zb_inspect() reads: the writer's
+ * bytes without their length prefix.  Up to size bytes are copied to buf
+ * and *len is set to the whole length (so a caller with a small buf knows
+ * it was cut).  ZB_ENOMETA when none was written yet, ZB_EVERSION when
+ * NAME is not a v1 buffer whose blocks fit its object, ZB_ECORRUPT when
+ * the written length does not fit the metadata block. */
+ZB_API int zb_inspect_metadata (const char *name, void *buf, size_t size,
+    size_t * len);
+
+/* ------------------------------------------------------------------ */
+/* Stale buffers: what readers that died left behind.                  */
+/*
+ * A reader that dies (SIGKILL, or a SIGTERM it does not catch) cannot
+ * remove its four objects.  A buffer is stale, and removed, only when all
+ * of these hold (docs/library.md, "Stale buffers", has the reasons):
+ *  - its header is a valid v1 header (a buffer being created has none);
+ *  - nobody holds its OFD locks (no reader or writer of ours);
+ *  - its writer pid, if any, is not a live process that maps the buffer;
+ *  - its lock file ZB_LOCK_DIR/NAME.lock exists and is free (taken with
+ *    flock while examining it, as a starting reader does), and it carries
+ *    the mark our readers write, naming this very object: so its reader
+ *    was ours and is dead, whatever PID namespace it lived in.
+ * With ZB_CLEAN_UNMARKED, buffers that fail only the last rule (an
+ * upstream reader's lock file, or none here) are stale too when a look at
+ * every process of the host finds none that maps or holds the object;
+ * that needs the host's initial PID namespace and every /proc/PID readable
+ * (root), and otherwise they are kept.  A pid alone is never trusted: it
+ * may come from another PID namespace.
+ * zb_reader_create() removes the stale buffers of every name this way
+ * (without ZB_CLEAN_UNMARKED) before it makes its own.
+ */
+typedef struct zb_stale_info
+{
+  char name[ZB_NAME_MAX + 1];
+  int stale;                    /* 1: the rule says it may be removed */
+  int removed;                  /* 1: this call removed it */
+  int status;                   /* ZB_OK, or why removing it failed */
+  char reason[256];             /* one line: why it is (not) stale */
+} zb_stale_info;
+
+#define ZB_CLEAN_DRY_RUN 1u     /* decide only, remove nothing */
+#define ZB_CLEAN_UNMARKED 2u    /* also prove unmarked buffers unused */
+
+/* Examine buffer NAME and remove it if stale (not with ZB_CLEAN_DRY_RUN).
+ * Returns 1 stale, 0 kept (info->reason says why; info->status says why a
+ * removal failed), or ZB_EBADNAME, ZB_ENOTFOUND (no such object, or not a
+ * v1 buffer), ZB_EPERM (not readable).  Detail in zb_last_error(). */
+ZB_API int zb_clean_buffer (const char *name, unsigned int flags,
+    zb_stale_info * info);
+
+/* Called for each buffer zb_clean_stale() examines, stale or not. */
+typedef void (*zb_clean_fn) (const zb_stale_info * info, void *user);
+
+/* Examine every buffer in /dev/shm, removing the stale ones (not with
+ * ZB_CLEAN_DRY_RUN); objects that are not v1 buffers are skipped without
+ * a report.  Returns how many were (or would be) removed, or ZB_ESYS /
+ * ZB_EPERM when /dev/shm cannot be listed.  fn may be NULL. */
+ZB_API int zb_clean_stale (unsigned int flags, zb_clean_fn fn, void *user);
 
 /* ------------------------------------------------------------------ */
 /* Duplex channel: requests one way, responses the other.              */

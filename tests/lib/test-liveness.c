@@ -332,6 +332,7 @@ test_stale_reader (int reap)
   zb_reader *r = NULL;
   zb_reader_options opts = { 64, 4096, 0 };
   zb_info info;
+  int pin;
 
   zbt_name (name, sizeof name, "live");
   child = spawn ("child-reader", name, "4096", NULL);
@@ -340,6 +341,9 @@ test_stale_reader (int reap)
   CHECK_RC (zb_reader_create (&r, name, &opts), ZB_EEXIST);
   CHECK (zbt_all_exist (name));
   CHECK_EQ (info.reader_state, ZB_PEER_ALIVE);
+  /* Readers of other tests must not clean it up before we look. */
+  pin = zbt_pin (name);
+  REQUIRE (pin >= 0);
   kill_now (child, reap);
   if (reap) {
     CHECK_RC (zb_inspect (name, &info), 0);
@@ -354,6 +358,7 @@ test_stale_reader (int reap)
   }
   CHECK (zbt_all_exist (name));
   CHECK_RC (zb_reader_create (&r, name, &opts), 0);
+  close (pin);
   if (r) {
     zbt_shm m;
 

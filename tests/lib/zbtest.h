@@ -393,6 +393,31 @@ zbt_all_exist (const char *name)
   return ok;
 }
 
+/* Keep a dead reader's buffer from being cleaned as stale by readers that
+ * other tests create meanwhile (zb_reader_create() removes stale buffers
+ * of every name): hold the writer's OFD lock byte on it, which marks it in
+ * use without changing what the header says.  Take it while the reader
+ * still lives; close the returned fd to let go.  -1 on failure. */
+static inline int
+zbt_pin (const char *name)
+{
+  struct flock fl;
+  int fd = shm_open (name, O_RDWR | O_CLOEXEC, 0);
+
+  if (fd < 0)
+    return -1;
+  memset (&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 1;               /* the writer's byte */
+  fl.l_len = 1;
+  if (fcntl (fd, F_OFD_SETLK, &fl) < 0) {
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
 /* ---- raw shared memory ---- */
 
 typedef struct zbt_shm
