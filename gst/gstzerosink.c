@@ -53,6 +53,7 @@
 
 #include "gstzerosink.h"
 #include "gstzeroerror.h"
+#include "gstzerouri.h"
 #include "gstzerohealth.h"
 #include "gstzerometa.h"
 #include "gstzeroringpool.h"
@@ -146,9 +147,13 @@ struct _GstZeroSink
 };
 
 #define gst_zero_sink_parent_class parent_class
+static void gst_zero_sink_uri_handler_init (gpointer g_iface, gpointer iface_data);
+
 G_DEFINE_TYPE_WITH_CODE (GstZeroSink, gst_zero_sink, GST_TYPE_BASE_SINK,
     GST_DEBUG_CATEGORY_INIT (gst_zero_sink_debug, "zerosink", 0,
-        "ZeroBuffer shared-memory sink"));
+        "ZeroBuffer shared-memory sink");
+    G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
+        gst_zero_sink_uri_handler_init));
 GST_ELEMENT_REGISTER_DEFINE (zerosink, "zerosink", GST_RANK_NONE,
     GST_TYPE_ZERO_SINK);
 GST_ELEMENT_REGISTER_DEFINE (zero_sink, "zero-sink", GST_RANK_NONE,
@@ -1054,4 +1059,57 @@ gst_zero_sink_unlock_stop (GstBaseSink * bsink)
     gst_zero_writer_conn_set_unlocked (self->conn, FALSE, FALSE);
   g_mutex_unlock (&self->lock);
   return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* zerobuffer://NAME?property=value&...                                 */
+
+static GstURIType
+gst_zero_sink_uri_get_type (GType type)
+{
+  return GST_URI_SINK;
+}
+
+static const gchar *const *
+gst_zero_sink_uri_get_protocols (GType type)
+{
+  static const gchar *protocols[] = { GST_ZERO_URI_PROTOCOL, NULL };
+
+  return protocols;
+}
+
+static gchar *
+gst_zero_sink_uri_get_uri (GstURIHandler * handler)
+{
+  return gst_zero_uri_get (GST_ELEMENT (handler), "buffer-name");
+}
+
+static gboolean
+gst_zero_sink_uri_set_uri (GstURIHandler * handler, const gchar * uri,
+    GError ** error)
+{
+  GstElement *element = GST_ELEMENT (handler);
+  GstState state;
+
+  GST_OBJECT_LOCK (element);
+  state = GST_STATE (element);
+  GST_OBJECT_UNLOCK (element);
+  if (state > GST_STATE_READY) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+        "The URI of %s can only change in the NULL or READY state",
+        GST_ELEMENT_NAME (element));
+    return FALSE;
+  }
+  return gst_zero_uri_apply (element, uri, "buffer-name", error);
+}
+
+static void
+gst_zero_sink_uri_handler_init (gpointer g_iface, gpointer iface_data)
+{
+  GstURIHandlerInterface *iface = g_iface;
+
+  iface->get_type = gst_zero_sink_uri_get_type;
+  iface->get_protocols = gst_zero_sink_uri_get_protocols;
+  iface->get_uri = gst_zero_sink_uri_get_uri;
+  iface->set_uri = gst_zero_sink_uri_set_uri;
 }

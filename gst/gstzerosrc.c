@@ -126,6 +126,7 @@
 
 #include "gstzerosrc.h"
 #include "gstzeroerror.h"
+#include "gstzerouri.h"
 #include "gstzerohealth.h"
 #include "gstzerolendallocator.h"
 #include "gstzerometa.h"
@@ -236,9 +237,13 @@ gst_zero_src_on_writer_crash_get_type (void)
 }
 
 #define gst_zero_src_parent_class parent_class
+static void gst_zero_src_uri_handler_init (gpointer g_iface, gpointer iface_data);
+
 G_DEFINE_TYPE_WITH_CODE (GstZeroSrc, gst_zero_src, GST_TYPE_PUSH_SRC,
     GST_DEBUG_CATEGORY_INIT (gst_zero_src_debug, "zerosrc", 0,
-        "ZeroBuffer shared-memory source"));
+        "ZeroBuffer shared-memory source");
+    G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
+        gst_zero_src_uri_handler_init));
 GST_ELEMENT_REGISTER_DEFINE (zerosrc, "zerosrc", GST_RANK_NONE,
     GST_TYPE_ZERO_SRC);
 GST_ELEMENT_REGISTER_DEFINE (zero_src, "zero-src", GST_RANK_NONE,
@@ -1149,4 +1154,57 @@ gst_zero_src_unlock_stop (GstBaseSrc * bsrc)
 {
   gst_zero_src_interrupt (GST_ZERO_SRC (bsrc), FALSE);
   return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* zerobuffer://NAME?property=value&...                                 */
+
+static GstURIType
+gst_zero_src_uri_get_type (GType type)
+{
+  return GST_URI_SRC;
+}
+
+static const gchar *const *
+gst_zero_src_uri_get_protocols (GType type)
+{
+  static const gchar *protocols[] = { GST_ZERO_URI_PROTOCOL, NULL };
+
+  return protocols;
+}
+
+static gchar *
+gst_zero_src_uri_get_uri (GstURIHandler * handler)
+{
+  return gst_zero_uri_get (GST_ELEMENT (handler), "buffer-name");
+}
+
+static gboolean
+gst_zero_src_uri_set_uri (GstURIHandler * handler, const gchar * uri,
+    GError ** error)
+{
+  GstElement *element = GST_ELEMENT (handler);
+  GstState state;
+
+  GST_OBJECT_LOCK (element);
+  state = GST_STATE (element);
+  GST_OBJECT_UNLOCK (element);
+  if (state > GST_STATE_READY) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+        "The URI of %s can only change in the NULL or READY state",
+        GST_ELEMENT_NAME (element));
+    return FALSE;
+  }
+  return gst_zero_uri_apply (element, uri, "buffer-name", error);
+}
+
+static void
+gst_zero_src_uri_handler_init (gpointer g_iface, gpointer iface_data)
+{
+  GstURIHandlerInterface *iface = g_iface;
+
+  iface->get_type = gst_zero_src_uri_get_type;
+  iface->get_protocols = gst_zero_src_uri_get_protocols;
+  iface->get_uri = gst_zero_src_uri_get_uri;
+  iface->set_uri = gst_zero_src_uri_set_uri;
 }
