@@ -42,6 +42,8 @@
 
 #include <zerobuffer/zerobuffer.h>
 
+#include "zerobuffer-tool.h"
+
 /* Longest single blocking library call.  Signals only set a flag (nothing
  * else is async-signal-safe), so every wait is cut into slices this long and
  * the flag is checked in between. */
@@ -414,18 +416,21 @@ cmd_info (int argc, char **argv)
   printf ("writer_pid: %" PRIu64 " (%s)\n", info.writer_pid,
       peer_state_name (info.writer_state));
 
-  /* Free bytes above the ring size can only come from a broken peer. */
-  if (info.payload_size == 0 || info.payload_free_bytes > info.payload_size) {
-    printf ("utilization: invalid (free %" PRIu64 " of %" PRIu64 ")\n",
-        info.payload_free_bytes, info.payload_size);
-    printf ("health: corrupt\n");
-  } else {
-    double util = (double) (info.payload_size - info.payload_free_bytes)
-        * 100.0 / (double) info.payload_size;
-    const char *health = util < 80.0 ? "healthy"
-        : util <= 95.0 ? "degraded" : "critical";
-    printf ("utilization: %.1f%%\n", util);
-    printf ("health: %s\n", health);
+  /* The protocol README's states; free bytes above the ring size can
+   * only come from a broken peer. */
+  {
+    double used;
+    const char *health = tool_health (info.payload_size,
+        info.payload_free_bytes, &used);
+
+    if (used < 0) {
+      printf ("utilization: invalid (free %" PRIu64 " of %" PRIu64 ")\n",
+          info.payload_free_bytes, info.payload_size);
+      printf ("health: %s (free bytes above the ring size)\n", health);
+    } else {
+      printf ("utilization: %.1f%%\n", used);
+      printf ("health: %s (utilization %.1f%%)\n", health, used);
+    }
   }
   return 0;
 }
@@ -2646,6 +2651,9 @@ usage (FILE * out)
       "\n"
       "Commands:\n"
       "  info NAME     print a buffer's header, peers, utilization, health\n"
+      "  ls            list every buffer on this host (--json)\n"
+      "  top           ls refreshed every second, with frames/s and MB/s\n"
+      "  clean         remove stale buffers of readers that died\n"
       "  read NAME     create buffer NAME and read frames from a writer\n"
       "  write NAME    connect to buffer NAME and write frames\n"
       "  serve CH      duplex server on channel CH: answer each request\n"
@@ -2679,6 +2687,12 @@ main (int argc, char **argv)
     command = "zerobuffer info";
     return cmd_info (argc - 1, argv + 1);
   }
+  if (strcmp (cmd, "ls") == 0)
+    return cmd_ls (argc - 1, argv + 1);
+  if (strcmp (cmd, "top") == 0)
+    return cmd_top (argc - 1, argv + 1);
+  if (strcmp (cmd, "clean") == 0)
+    return cmd_clean (argc - 1, argv + 1);
   if (strcmp (cmd, "read") == 0) {
     command = "zerobuffer read";
     return cmd_read (argc - 1, argv + 1);

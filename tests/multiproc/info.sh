@@ -33,7 +33,7 @@ expect_info "mapping_size: $((128 + 128 + 65536))"
 expect_info "reader_pid: $FRESH_PID (alive)"
 expect_info "writer_pid: 0 (none)"
 expect_info "utilization: 0.0%"
-expect_info "health: healthy"
+expect_info "health: Healthy (utilization 0.0%)"
 
 # --mode applies to every object, whatever the umask; the default is 0600.
 expect_mode () {
@@ -62,7 +62,7 @@ expect_info "payload_write_pos: 55296"
 expect_info "metadata_written_bytes: 9"
 expect_info "metadata_free_bytes: 55"
 expect_info "utilization: 84.4%"
-expect_info "health: degraded"
+expect_info "health: Degraded (utilization 84.4%)"
 expect_info "writer_pid: 0 (none)"
 DEGRADED=$NAME
 expect_mode "$DEGRADED" 600
@@ -89,7 +89,7 @@ info_of "$NAME"
 expect_info "payload_free_bytes: 0"
 expect_info "payload_write_pos: 65536"
 expect_info "utilization: 100.0%"
-expect_info "health: critical"
+expect_info "health: Critical (utilization 100.0%)"
 
 # 4. SIGTERM reaches a writer that waits for space with no timeout.
 start w3 "$ZB" write "$NAME" --frames 10 --size 1008
