@@ -455,6 +455,7 @@ typedef struct
   int keep_going;               /* read successive writers' streams */
   int release_delay_ms;         /* keep each frame this long: slow consumer */
   unsigned int spin_us;         /* zb_reader_options.spin_us */
+  int announce;                 /* print the start-stream line */
 } read_options;
 
 typedef struct
@@ -705,7 +706,11 @@ usage_read (FILE * out)
       "                       (a slow consumer)\n"
       "  --spin-us N          poll up to N µs for a frame before sleeping\n"
       "                       when frames come that close together (default\n"
-      "                       $ZB_SPIN_US, else 0: never)\n");
+      "                       $ZB_SPIN_US, else 0: never)\n"
+      "  --announce           once the buffer exists, print the start-stream\n"
+      "                       line a launcher waits for:\n"
+      "                       > {\"jsonrpc\":\"2.0\",\"method\":\"start-stream\",\n"
+      "                       \"params\":[\"NAME\",METADATA_SIZE,PAYLOAD_SIZE]}\n");
 }
 
 /* Sleep between two streams (the library reports the end of a stream
@@ -736,7 +741,7 @@ cmd_read (int argc, char **argv)
   enum
   { OPT_PAYLOAD = 256, OPT_META, OPT_FRAMES, OPT_TIMEOUT, OPT_VERIFY,
     OPT_HOLD, OPT_MODE, OPT_SIZES, OPT_SEED, OPT_STALL, OPT_KEEP_GOING,
-    OPT_RELEASE_DELAY, OPT_SPIN
+    OPT_RELEASE_DELAY, OPT_SPIN, OPT_ANNOUNCE
   };
   static const struct option longopts[] = {
     {"payload-size", required_argument, NULL, OPT_PAYLOAD},
@@ -752,6 +757,7 @@ cmd_read (int argc, char **argv)
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
     {"release-delay", required_argument, NULL, OPT_RELEASE_DELAY},
     {"spin-us", required_argument, NULL, OPT_SPIN},
+    {"announce", no_argument, NULL, OPT_ANNOUNCE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}
   };
@@ -837,6 +843,9 @@ cmd_read (int argc, char **argv)
         if (parse_spin_arg (optarg, &opt.spin_us))
           return EXIT_USAGE;
         break;
+      case OPT_ANNOUNCE:
+        opt.announce = 1;
+        break;
       case 'h':
         usage_read (stdout);
         return 0;
@@ -881,6 +890,16 @@ cmd_read (int argc, char **argv)
   }
   /* Scripts wait for this line instead of sleeping. */
   printf ("ready: %s\n", opt.name);
+  if (opt.announce) {
+    /* The ZeroBuffer README's announce, for `zerobuffer launch` (and
+     * rocket-welder2): name, metadata block, payload ring, as created. */
+    zb_reader_stats rs;
+
+    zb_reader_get_stats (st.r, &rs);
+    printf ("> {\"jsonrpc\":\"2.0\",\"method\":\"start-stream\","
+        "\"params\":[\"%s\",%" PRIu64 ",%" PRIu64 "]}\n", opt.name,
+        rs.metadata_size, rs.payload_size);
+  }
   fflush (stdout);
 
   t_start = now_ns ();
@@ -2643,6 +2662,39 @@ out:
 
 /* ------------------------------------------------------------------ */
 
+/* `zerobuffer launch` is zerobuffer-launch, linked with GStreamer, which
+ * this tool and the library are not: run it from our own directory, else
+ * from PATH. */
+static int
+cmd_launch (const char *self, int argc, char **argv)
+{
+  char path[4096];
+  const char *slash = strrchr (self, '/');
+  char **args = calloc ((size_t) argc + 1, sizeof *args);
+  int i;
+
+  if (args == NULL)
+    return EXIT_FAIL;
+  args[0] = (char *) "zerobuffer-launch";
+  for (i = 1; i < argc; i++)
+    args[i] = argv[i];
+  if (slash != NULL && (size_t) (slash - self) + 20 < sizeof path) {
+    snprintf (path, sizeof path, "%.*s/zerobuffer-launch", (int) (slash - self),
+        self);
+    execv (path, args);
+    /* A build tree keeps it in launch/ beside us. */
+    snprintf (path, sizeof path, "%.*s/launch/zerobuffer-launch",
+        (int) (slash - self), self);
+    execv (path, args);
+  }
+  execvp ("zerobuffer-launch", args);
+  fprintf (stderr, "zerobuffer launch: cannot run zerobuffer-launch (%s): "
+      "it comes with the GStreamer plugin; is it installed?\n",
+      strerror (errno));
+  free (args);
+  return EXIT_FAIL;
+}
+
 static void
 usage (FILE * out)
 {
@@ -2659,6 +2711,8 @@ usage (FILE * out)
       "  serve CH      duplex server on channel CH: answer each request\n"
       "  request CH    duplex client on channel CH: send requests, check\n"
       "                every response\n"
+      "  launch        run a GStreamer pipeline for every stream a reader\n"
+      "                announces (zerobuffer-launch)\n"
       "\n"
       "'zerobuffer COMMAND --help' lists a command's options.  Sizes take\n"
       "suffixes K, M, G (binary).  Exit status 0 means every frame arrived\n"
@@ -2708,6 +2762,10 @@ main (int argc, char **argv)
   if (strcmp (cmd, "request") == 0) {
     command = "zerobuffer request";
     return cmd_request (argc - 1, argv + 1);
+  }
+  if (strcmp (cmd, "launch") == 0) {
+    command = "zerobuffer launch";
+    return cmd_launch (argv[0], argc - 1, argv + 1);
   }
   usage_error ("unknown command '%s'", cmd);
   return EXIT_USAGE;
