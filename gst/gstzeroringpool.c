@@ -260,6 +260,9 @@ struct _GstZeroRingPool
 
   GstZeroWriterConn *conn;
   gsize size;
+  gboolean packed;              /* made by gst_zero_ring_pool_new_packed() */
+  GstZeroPacking packing;       /* the configured caps, when packed */
+  gboolean refused;             /* the last config was refused */
 
   GMutex lock;
   /* guarded by lock */
@@ -273,18 +276,105 @@ G_DEFINE_TYPE_WITH_CODE (GstZeroRingPool, gst_zero_ring_pool,
     GST_DEBUG_CATEGORY_INIT (gst_zero_ring_pool_debug, "zeroringpool", 0,
         "ZeroBuffer ring memory and buffer pool"));
 
+static const gchar **
+gst_zero_ring_pool_get_options (GstBufferPool * pool)
+{
+  static const gchar *packed_options[] = {
+    GST_BUFFER_POOL_OPTION_VIDEO_META, NULL
+  };
+  static const gchar *no_options[] = { NULL };
+
+  return GST_ZERO_RING_POOL (pool)->packed ? packed_options : no_options;
+}
+
 static gboolean
 gst_zero_ring_pool_set_config (GstBufferPool * pool, GstStructure * config)
 {
   GstZeroRingPool *self = GST_ZERO_RING_POOL (pool);
-  guint size;
+  GstBuffer *spare;
+  GstCaps *caps;
+  guint size, min, max;
 
-  if (!gst_buffer_pool_config_get_params (config, NULL, &size, NULL, NULL))
+  if (!gst_buffer_pool_config_get_params (config, &caps, &size, &min, &max))
     return FALSE;
+
+  if (self->packed) {
+    /* Buffers are packed frames, whatever size upstream asks for: only
+     * the video meta tells it where the rows are. */
+    if (caps == NULL || !gst_zero_packing_init (&self->packing, caps)
+        || self->packing.default_packed) {
+      GST_DEBUG_OBJECT (pool, "refusing caps that are not raw video with "
+          "padded rows: %" GST_PTR_FORMAT, caps);
+      self->refused = TRUE;
+      return FALSE;
+    }
+    size = gst_zero_packing_size (&self->packing);
+    if (!gst_buffer_pool_config_has_option (config,
+            GST_BUFFER_POOL_OPTION_VIDEO_META)) {
+      /* An upstream that ignores video meta would write the default
+       * layout past the end of a packed frame.  Name the size we make:
+       * it fails the caller's validation, so it makes its own pool. */
+      GST_DEBUG_OBJECT (pool, "refusing a config without the video meta "
+          "option; packed frames are %u bytes", size);
+      gst_buffer_pool_config_set_params (config, caps, size, min, max);
+      self->refused = TRUE;
+      return FALSE;
+    }
+    gst_buffer_pool_config_set_params (config, caps, size, min, max);
+    /* The spare ring buffer's meta may describe earlier caps. */
+    g_mutex_lock (&self->lock);
+    spare = self->spare;
+    self->spare = NULL;
+    g_mutex_unlock (&self->lock);
+    if (spare)
+      gst_buffer_unref (spare);
+  }
   self->size = size;
 
-  return GST_BUFFER_POOL_CLASS (gst_zero_ring_pool_parent_class)->set_config
-      (pool, config);
+  self->refused = !GST_BUFFER_POOL_CLASS
+      (gst_zero_ring_pool_parent_class)->set_config (pool, config);
+  return !self->refused;
+}
+
+/* The base class keeps an earlier config when a new one is refused: an
+ * upstream that goes on regardless must not get packed frames. */
+static gboolean
+gst_zero_ring_pool_start (GstBufferPool * pool)
+{
+  if (GST_ZERO_RING_POOL (pool)->refused) {
+    GST_WARNING_OBJECT (pool, "not activating: its config was refused");
+    return FALSE;
+  }
+  return GST_BUFFER_POOL_CLASS (gst_zero_ring_pool_parent_class)->start (pool);
+}
+
+/* The packed layout on @buf, kept across reuse: a buffer of this pool
+ * always holds one packed frame. */
+static void
+gst_zero_ring_pool_add_meta (GstZeroRingPool * self, GstBuffer * buf)
+{
+  GstVideoMeta *meta = gst_buffer_get_video_meta (buf);
+
+  if (meta != NULL)
+    return;
+  gst_zero_packing_add_meta (&self->packing, buf);
+  meta = gst_buffer_get_video_meta (buf);
+  GST_META_FLAG_SET (meta, GST_META_FLAG_POOLED | GST_META_FLAG_LOCKED);
+}
+
+/* System-memory buffers, for frames that cannot hold the reservation. */
+static GstFlowReturn
+gst_zero_ring_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  GstZeroRingPool *self = GST_ZERO_RING_POOL (pool);
+  GstFlowReturn ret;
+
+  ret = GST_BUFFER_POOL_CLASS (gst_zero_ring_pool_parent_class)->alloc_buffer
+      (pool, buffer, params);
+  if (ret == GST_FLOW_OK && self->packed)
+    gst_zero_ring_pool_add_meta (self, *buffer);
+  return ret;
 }
 
 static GstFlowReturn
@@ -326,6 +416,8 @@ gst_zero_ring_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
       if (buf == NULL)
         buf = gst_buffer_new ();
       gst_buffer_append_memory (buf, mem);
+      if (self->packed)
+        gst_zero_ring_pool_add_meta (self, buf);
       g_mutex_lock (&self->lock);
       g_ptr_array_add (self->pending, buf);
       self->ring_buffer = buf;
@@ -435,7 +527,10 @@ gst_zero_ring_pool_class_init (GstZeroRingPoolClass * klass)
   GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
 
   gobject_class->finalize = gst_zero_ring_pool_finalize;
+  pool_class->get_options = gst_zero_ring_pool_get_options;
   pool_class->set_config = gst_zero_ring_pool_set_config;
+  pool_class->alloc_buffer = gst_zero_ring_pool_alloc_buffer;
+  pool_class->start = gst_zero_ring_pool_start;
   pool_class->acquire_buffer = gst_zero_ring_pool_acquire_buffer;
   pool_class->release_buffer = gst_zero_ring_pool_release_buffer;
   pool_class->flush_start = gst_zero_ring_pool_flush_start;
@@ -449,14 +544,29 @@ gst_zero_ring_pool_init (GstZeroRingPool * self)
   self->pending = g_ptr_array_new ();
 }
 
-GstBufferPool *
-gst_zero_ring_pool_new (GstZeroWriterConn * conn, GstCaps * caps, gsize size)
+static GstBufferPool *
+gst_zero_ring_pool_make (GstZeroWriterConn * conn, GstCaps * caps,
+    gsize size, gboolean packed)
 {
   GstZeroRingPool *self = g_object_new (GST_TYPE_ZERO_RING_POOL, NULL);
   GstStructure *config;
 
   gst_object_ref_sink (self);
   self->conn = gst_zero_writer_conn_ref (conn);
+  self->packed = packed;
+  if (packed) {
+    GstZeroPacking packing;
+
+    /* Left unconfigured: a config of ours with the video meta option
+     * would pass it on to an upstream that edits our config without
+     * knowing what the option means. */
+    if (!gst_zero_packing_init (&packing, caps) || packing.default_packed) {
+      gst_object_unref (self);
+      return NULL;
+    }
+    self->refused = TRUE;
+    return GST_BUFFER_POOL_CAST (self);
+  }
   config = gst_buffer_pool_get_config (GST_BUFFER_POOL_CAST (self));
   gst_buffer_pool_config_set_params (config, caps, size, 0, 0);
   if (!gst_buffer_pool_set_config (GST_BUFFER_POOL_CAST (self), config)) {
@@ -464,4 +574,16 @@ gst_zero_ring_pool_new (GstZeroWriterConn * conn, GstCaps * caps, gsize size)
     return NULL;
   }
   return GST_BUFFER_POOL_CAST (self);
+}
+
+GstBufferPool *
+gst_zero_ring_pool_new (GstZeroWriterConn * conn, GstCaps * caps, gsize size)
+{
+  return gst_zero_ring_pool_make (conn, caps, size, FALSE);
+}
+
+GstBufferPool *
+gst_zero_ring_pool_new_packed (GstZeroWriterConn * conn, GstCaps * caps)
+{
+  return gst_zero_ring_pool_make (conn, caps, 0, TRUE);
 }

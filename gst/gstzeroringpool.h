@@ -9,6 +9,7 @@
 
 #include <gst/gst.h>
 
+#include "gstzeropack.h"
 #include "gstzerowriterconn.h"
 
 G_BEGIN_DECLS
@@ -34,6 +35,19 @@ G_DECLARE_FINAL_TYPE (GstZeroRingPool, gst_zero_ring_pool, GST,
 /* A configured pool of @size-byte buffers for @caps on @conn. */
 GstBufferPool *gst_zero_ring_pool_new (GstZeroWriterConn * conn,
     GstCaps * caps, gsize size);
+
+/* A configured pool of packed frames (gstzeropack.h) for raw-video @caps
+ * whose default layout pads rows: every buffer is one packed frame and
+ * carries a GstVideoMeta with the packed strides.  An upstream that
+ * ignored that meta would write the default layout into a buffer too
+ * small for it, so the pool takes only a config with
+ * GST_BUFFER_POOL_OPTION_VIDEO_META.  It refuses any other, handing back
+ * a config that names the packed size: smaller than the default layout
+ * that upstream asked for, so gst_buffer_pool_config_validate_params()
+ * fails and upstream makes a pool of its own.  Propose it with the
+ * default layout's size.  NULL when @caps are not such video. */
+GstBufferPool *gst_zero_ring_pool_new_packed (GstZeroWriterConn * conn,
+    GstCaps * caps);
 
 /* The reservation @buffer's only memory wraps (the owner to pass to
  * gst_zero_writer_conn_write()), or NULL when it is not ring memory. */
