@@ -33,6 +33,24 @@
  * previous, state-name, utilization, payload-size, free-bytes) and logged,
  * rate-limited, in the zerohealth debug category.
  *
+ * ## Packed rows
+ *
+ * Raw video goes into the ring with tightly packed rows: each row exactly
+ * width x bytes per pixel, planes back to back, the layout the rocket-welder
+ * SDK reshapes a frame into.  Where GStreamer pads its rows (322x240 RGB:
+ * 968-byte rows for 966 bytes of pixels, 232320 bytes a frame) the frame is
+ * the packed size instead (231840 bytes), and that size is what the ring
+ * must fit.  An upstream that reads #GstVideoMeta (videotestsrc,
+ * videoconvert and the other video filters) gets a pool of packed buffers
+ * described by a video meta and draws straight into the ring; the pool
+ * accepts no config without #GST_BUFFER_POOL_OPTION_VIDEO_META, so any other
+ * upstream falls back to buffers of its own, which zerosink repacks row by
+ * row straight into the ring (one copy, counted in
+ * #GstZeroSink:frames-copied).  Buffers of any stride a video meta describes
+ * are repacked the same way.  zerosrc turns such frames back into
+ * GStreamer's layout.  With #GstZeroSink:packed-rows=false the frames are
+ * GStreamer's layout as it is, padding included, as before.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 zerosrc buffer-name=cam1 ! videoconvert ! autovideosink
@@ -56,6 +74,7 @@
 #include "gstzerouri.h"
 #include "gstzerohealth.h"
 #include "gstzerometa.h"
+#include "gstzeropack.h"
 #include "gstzeroringpool.h"
 #include "gstzerowriterconn.h"
 
@@ -68,6 +87,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_sink_debug);
 #define DEFAULT_ON_FULL GST_ZERO_SINK_ON_FULL_BLOCK
 #define DEFAULT_ON_READER_LOST GST_ZERO_SINK_ON_READER_LOST_ERROR
 #define DEFAULT_SPIN_US 0
+#define DEFAULT_PACKED_ROWS TRUE
 
 /* Longest one zb_writer_open() attempt blocks: bounds how late a connect
  * loop notices unlock(). */
@@ -82,6 +102,7 @@ enum
   PROP_ON_FULL,
   PROP_ON_READER_LOST,
   PROP_SPIN_US,
+  PROP_PACKED_ROWS,
   PROP_FRAMES_WRITTEN,
   PROP_FRAMES_DROPPED,
   PROP_FRAMES_COPIED,
@@ -112,6 +133,7 @@ struct _GstZeroSink
   GstZeroSinkOnFull on_full;
   GstZeroSinkOnReaderLost on_reader_lost;
   guint spin_us_prop;
+  gboolean packed_rows;
   guint64 frames_written;
   guint64 frames_dropped;
   guint64 frames_copied;
@@ -128,11 +150,13 @@ struct _GstZeroSink
   gboolean drop;
   gboolean reconnect;
   guint spin_us;
+  gboolean pack;                /* packed-rows */
 
   /* streaming thread only */
   GstCaps *caps;
   gchar *meta;                  /* metadata JSON for caps */
   gsize meta_len;
+  GstZeroPacking packing;       /* the caps, when pack and raw video */
   gsize frame_size;             /* from video caps, else 0 */
   gboolean described;           /* conn checked and metadata written */
   gboolean eos_closed;
@@ -258,6 +282,13 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       "that close together (0 = always sleep; costs a core on busy hosts)",
       0, 10000, DEFAULT_SPIN_US,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_PACKED_ROWS] =
+      g_param_spec_boolean ("packed-rows", "Packed rows",
+      "Write raw video with rows of exactly width x bytes per pixel, planes "
+      "back to back, as the rocket-welder SDK reads them (FALSE = GStreamer's "
+      "own layout, rows usually padded to a multiple of 4 bytes)",
+      DEFAULT_PACKED_ROWS,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_FRAMES_WRITTEN] =
       g_param_spec_uint64 ("frames-written", "Frames written",
       "Number of frames written into the ring since start", 0, G_MAXUINT64,
@@ -319,6 +350,7 @@ gst_zero_sink_init (GstZeroSink * self)
   self->on_full = DEFAULT_ON_FULL;
   self->on_reader_lost = DEFAULT_ON_READER_LOST;
   self->spin_us_prop = DEFAULT_SPIN_US;
+  self->packed_rows = DEFAULT_PACKED_ROWS;
   gst_zero_health_tracker_init (&self->health);
   g_mutex_init (&self->lock);
 
@@ -368,6 +400,9 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
     case PROP_SPIN_US:
       self->spin_us_prop = g_value_get_uint (value);
       break;
+    case PROP_PACKED_ROWS:
+      self->packed_rows = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -400,6 +435,9 @@ gst_zero_sink_get_property (GObject * object, guint prop_id,
       break;
     case PROP_SPIN_US:
       g_value_set_uint (value, self->spin_us_prop);
+      break;
+    case PROP_PACKED_ROWS:
+      g_value_set_boolean (value, self->packed_rows);
       break;
     case PROP_FRAMES_WRITTEN:
       g_value_set_uint64 (value, self->frames_written);
@@ -459,6 +497,7 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->reconnect =
       self->on_reader_lost == GST_ZERO_SINK_ON_READER_LOST_RECONNECT;
   self->spin_us = self->spin_us_prop;
+  self->pack = self->packed_rows;
   self->frames_written = 0;
   self->frames_dropped = 0;
   self->frames_copied = 0;
@@ -524,6 +563,7 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   gst_caps_replace (&self->caps, NULL);
   g_clear_pointer (&self->meta, g_free);
   self->meta_len = 0;
+  memset (&self->packing, 0, sizeof self->packing);
   self->frame_size = 0;
   self->eos_closed = FALSE;
 
@@ -787,7 +827,15 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   }
 
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
-  self->frame_size = gst_zero_meta_frame_size (caps);
+  memset (&self->packing, 0, sizeof self->packing);
+  if (self->pack)
+    gst_zero_packing_init (&self->packing, caps);
+  self->frame_size = self->pack ? gst_zero_packing_size (&self->packing) :
+      gst_zero_meta_frame_size (caps);
+  if (self->packing.video && !self->packing.default_packed)
+    GST_INFO_OBJECT (self, "writing packed rows: %" G_GSIZE_FORMAT "-byte "
+        "frames instead of GStreamer's %" G_GSIZE_FORMAT, self->frame_size,
+        GST_VIDEO_INFO_SIZE (&self->packing.info));
 
   element_name = gst_object_get_name (GST_OBJECT (self));
   g_free (self->meta);
@@ -819,16 +867,27 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
   GstZeroWriterConn *c = NULL;
+  GstZeroPacking packing;
   GstBufferPool *pool;
   GstCaps *caps;
-  gboolean need_pool;
+  gboolean need_pool, packed = FALSE;
   zb_writer *w;
-  gsize size, max;
+  gsize size, max, query_size;
 
   gst_query_parse_allocation (query, &caps, &need_pool);
+  if (caps == NULL)
+    return TRUE;
   /* Frames must come out at the size the caps promise: only fixed-size
    * raw video gets ring memory. */
-  size = caps ? gst_zero_meta_frame_size (caps) : 0;
+  if (self->pack && gst_zero_packing_init (&packing, caps)) {
+    /* render lays out any stride */
+    if (packing.simple)
+      gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+    size = gst_zero_packing_size (&packing);
+    packed = !packing.default_packed;
+  } else {
+    size = gst_zero_meta_frame_size (caps);
+  }
   if (size == 0)
     return TRUE;
 
@@ -844,15 +903,23 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   max = w ? zb_writer_max_frame_size (w) : 0;
   if (w)
     gst_zero_writer_conn_end_call (c);
-  pool = size <= max ? gst_zero_ring_pool_new (c, caps, size) : NULL;
+  pool = NULL;
+  if (size <= max)
+    pool = packed ? gst_zero_ring_pool_new_packed (c, caps) :
+        gst_zero_ring_pool_new (c, caps, size);
   gst_zero_writer_conn_unref (c);
   if (pool == NULL)
     return TRUE;
 
-  gst_query_add_allocation_pool (query, pool, size, 0, 0);
+  /* A packed pool is proposed with the size upstream's own layout needs:
+   * only an upstream that reads its video meta gets its smaller frames
+   * (see gst_zero_ring_pool_new_packed()). */
+  query_size = packed ? GST_VIDEO_INFO_SIZE (&packing.info) : size;
+  gst_query_add_allocation_pool (query, pool, query_size, 0, 0);
   gst_object_unref (pool);
   GST_DEBUG_OBJECT (self, "proposed a ring pool of %" G_GSIZE_FORMAT
-      "-byte buffers", size);
+      "-byte buffers%s", size, packed ? " with packed rows, for upstreams "
+      "that read video meta" : "");
   return TRUE;
 }
 
@@ -910,6 +977,15 @@ gst_zero_sink_count_drop (GstZeroSink * self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_DROPPED]);
 }
 
+static void
+gst_zero_sink_fill_packed (guint8 * dest, gsize size, gpointer user_data)
+{
+  gpointer *args = user_data;
+
+  if (!gst_zero_packing_pack (args[0], args[1], dest))
+    memset (dest, 0, size);     /* checked before: cannot happen */
+}
+
 static GstFlowReturn
 gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buf)
 {
@@ -917,6 +993,8 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buf)
   gsize size = gst_buffer_get_size (buf);
   GstZeroWriteResult res;
   GstFlowReturn ret = GST_FLOW_OK;
+  gboolean packed = TRUE;
+  gpointer fill_args[2];
   gchar *detail = NULL;
   int rc;
 
@@ -930,6 +1008,25 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buf)
   if (G_UNLIKELY (size == 0)) {
     GST_LOG_OBJECT (self, "skipping empty buffer %" GST_PTR_FORMAT, buf);
     goto done;
+  }
+  if (self->packing.video) {
+    /* One packed frame: as it is when the buffer already has that
+     * layout, else repacked straight into the ring. */
+    packed = gst_zero_packing_buffer_is_packed (&self->packing, buf);
+    if (!packed && gst_buffer_get_video_meta (buf) == NULL
+        && size < GST_VIDEO_INFO_SIZE (&self->packing.info)) {
+      gchar *why = gst_info_strdup_printf ("%" G_GSIZE_FORMAT " bytes, caps %"
+          GST_PTR_FORMAT, size, self->caps);
+
+      GST_ZERO_ELEMENT_ERROR (self, STREAM, FORMAT, 0, why,
+          "A buffer is smaller than a frame of the negotiated caps");
+      g_free (why);
+      ret = GST_FLOW_ERROR;
+      goto done;
+    }
+    size = self->frame_size;
+    fill_args[0] = &self->packing;
+    fill_args[1] = buf;
   }
 
 again:
@@ -950,8 +1047,12 @@ again:
     goto done;
   }
 
-  rc = gst_zero_writer_conn_write (self->conn, buf, size,
-      gst_zero_ring_pool_buffer_owner (buf), &res, &detail);
+  if (packed)
+    rc = gst_zero_writer_conn_write (self->conn, buf, size,
+        gst_zero_ring_pool_buffer_owner (buf), &res, &detail);
+  else
+    rc = gst_zero_writer_conn_write_full (self->conn, buf, size, NULL,
+        gst_zero_sink_fill_packed, fill_args, &res, &detail);
   /* A full ring that made the frame drop counts as much as a write. */
   if ((rc == ZB_OK || rc == ZB_ETIMEDOUT) && res.payload_size > 0
       && gst_zero_health_tracker_sample (&self->health, GST_ELEMENT (self),
@@ -961,7 +1062,7 @@ again:
     case ZB_OK:
       GST_LOG_OBJECT (self, "wrote %" G_GSIZE_FORMAT " bytes %s, ring %.0f%% "
           "used: %" GST_PTR_FORMAT, size, res.in_place ? "in place" :
-          "by copy", res.utilization * 100.0, buf);
+          packed ? "by copy" : "repacked", res.utilization * 100.0, buf);
       GST_OBJECT_LOCK (self);
       self->frames_written++;
       self->bytes_written += size;

@@ -83,6 +83,20 @@
  * sub-buffers (gst_buffer_copy_region()) share the frame: they follow it
  * when it is evacuated.
  *
+ * ## Packed rows
+ *
+ * zerosink writes raw video with tightly packed rows (width x bytes per
+ * pixel, planes back to back) where GStreamer would pad them, e.g. 231840
+ * instead of 232320 bytes for 322x240 RGB; other writers such as the
+ * rocket-welder SDK do the same.  When the caps are raw video whose default
+ * layout is padded, a frame of the packed size is lent with a #GstVideoMeta
+ * describing its rows if downstream announced it reads video meta in the
+ * allocation query (videoconvert and other video filters do); otherwise
+ * it is laid out again, row by row, in a buffer of GStreamer's layout (one
+ * copy, counted in #GstZeroSrc:frames-copied).  A frame of the default
+ * layout's size (an older zerosink, or zerosink packed-rows=false) is lent
+ * as it is, and so is a frame of any other size.
+ *
  * ## Timestamps
  *
  * ZeroBuffer v1 frames carry no timestamps.  With #GstBaseSrc:do-timestamp
@@ -130,6 +144,7 @@
 #include "gstzerohealth.h"
 #include "gstzerolendallocator.h"
 #include "gstzerometa.h"
+#include "gstzeropack.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_zero_src_debug);
 #define GST_CAT_DEFAULT gst_zero_src_debug
@@ -212,6 +227,8 @@ struct _GstZeroSrc
   guint64 n_frames;
   gint fps_n, fps_d;
   GstClockTime ts_base;
+  GstZeroPacking packing;       /* the settled caps */
+  gboolean video_meta;          /* downstream reads GstVideoMeta */
 
   GstZeroLendAllocator *allocator;
   GstBufferPool *pool;          /* start() to stop() */
@@ -255,6 +272,8 @@ static void gst_zero_src_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec);
 static GstCaps *gst_zero_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter);
 static gboolean gst_zero_src_negotiate (GstBaseSrc * bsrc);
+static gboolean gst_zero_src_decide_allocation (GstBaseSrc * bsrc,
+    GstQuery * query);
 static gboolean gst_zero_src_is_seekable (GstBaseSrc * bsrc);
 static gboolean gst_zero_src_start (GstBaseSrc * bsrc);
 static gboolean gst_zero_src_stop (GstBaseSrc * bsrc);
@@ -387,6 +406,8 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
 
   basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_zero_src_get_caps);
   basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_zero_src_negotiate);
+  basesrc_class->decide_allocation =
+      GST_DEBUG_FUNCPTR (gst_zero_src_decide_allocation);
   basesrc_class->is_seekable = GST_DEBUG_FUNCPTR (gst_zero_src_is_seekable);
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_zero_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_zero_src_stop);
@@ -668,6 +689,7 @@ gst_zero_src_settle_caps (GstZeroSrc * self, GstCaps * caps)
     n = 0, d = 1;
   self->fps_n = n;
   self->fps_d = d;
+  gst_zero_packing_init (&self->packing, caps);
 
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
 
@@ -698,6 +720,38 @@ gst_zero_src_negotiate (GstBaseSrc * bsrc)
     return TRUE;
 
   return gst_zero_src_settle_caps (self, caps);
+}
+
+/* Frames with packed rows are lent with a video meta when downstream
+ * reads it, else laid out again in a buffer of the caps' own layout: from
+ * downstream's pool, or one of ours so that copying allocates nothing per
+ * frame. */
+static gboolean
+gst_zero_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
+{
+  GstZeroSrc *self = GST_ZERO_SRC (bsrc);
+  GstCaps *caps = NULL;
+
+  self->video_meta = gst_query_find_allocation_meta (query,
+      GST_VIDEO_META_API_TYPE, NULL);
+  if (!GST_BASE_SRC_CLASS (parent_class)->decide_allocation (bsrc, query))
+    return FALSE;
+
+  gst_query_parse_allocation (query, &caps, NULL);
+  if (caps != NULL && self->packing.video && !self->packing.default_packed
+      && !self->video_meta && gst_query_get_n_allocation_pools (query) == 0) {
+    GstBufferPool *pool = gst_buffer_pool_new ();
+    GstStructure *config = gst_buffer_pool_get_config (pool);
+    guint size = GST_VIDEO_INFO_SIZE (&self->packing.info);
+
+    gst_buffer_pool_config_set_params (config, caps, size, 0, 0);
+    if (gst_buffer_pool_set_config (pool, config))
+      gst_query_add_allocation_pool (query, pool, size, 0, 0);
+    gst_object_unref (pool);
+  }
+  GST_DEBUG_OBJECT (self, "downstream %s video meta",
+      self->video_meta ? "reads" : "does not read");
+  return TRUE;
 }
 
 static gboolean
@@ -806,6 +860,8 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->fps_n = 0;
   self->fps_d = 1;
   self->ts_base = 0;
+  memset (&self->packing, 0, sizeof self->packing);
+  self->video_meta = FALSE;
   self->pool = gst_zero_lend_pool_new ();
   gst_zero_lend_allocator_attach (self->allocator, reader);
 
@@ -993,7 +1049,13 @@ gst_zero_src_caps_from_metadata (GstZeroSrc * self, gboolean have_frame,
   caps = gst_caps_new_empty_simple ("application/octet-stream");
 
 settle:
-  if (!gst_zero_src_settle_caps (self, caps)) {
+  /* Through the base class, which then asks downstream about allocation
+   * for these caps (gst_zero_src_negotiate() settles them). */
+  g_mutex_lock (&self->lock);
+  gst_caps_replace (&self->out_caps, caps);
+  g_mutex_unlock (&self->lock);
+  gst_caps_unref (caps);
+  if (!gst_base_src_negotiate (GST_BASE_SRC (self))) {
     /* A stop racing the negotiation: downstream is already flushing, and
      * stopping is not an error. */
     if (GST_PAD_IS_FLUSHING (GST_BASE_SRC_PAD (self)))
@@ -1020,6 +1082,30 @@ gst_zero_src_running_time (GstZeroSrc * self)
   return rt;
 }
 
+/* @frame, whose rows are packed, in a buffer of the caps' own layout. */
+static GstBuffer *
+gst_zero_src_unpack (GstZeroSrc * self, const zb_frame * frame)
+{
+  GstBufferPool *pool = gst_base_src_get_buffer_pool (GST_BASE_SRC (self));
+  gsize size = GST_VIDEO_INFO_SIZE (&self->packing.info);
+  GstBuffer *buf = NULL;
+
+  if (pool != NULL) {
+    if (gst_buffer_pool_acquire_buffer (pool, &buf, NULL) != GST_FLOW_OK)
+      buf = NULL;
+    gst_object_unref (pool);
+  }
+  if (buf != NULL && gst_buffer_get_video_meta (buf) == NULL
+      && gst_buffer_get_size (buf) < size)
+    gst_clear_buffer (&buf);    /* a pool for other caps */
+  if (buf == NULL)
+    buf = gst_buffer_new_allocate (NULL, size, NULL);
+  if (buf != NULL && !gst_zero_packing_unpack (&self->packing, frame->data,
+          buf))
+    gst_clear_buffer (&buf);
+  return buf;
+}
+
 static GstFlowReturn
 gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
@@ -1029,7 +1115,7 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   GstBuffer *buf;
   GstFlowReturn ret;
   gboolean settled;
-  gboolean copy;
+  gboolean copy, packed;
   gint timeout;
   guint threshold, evacuated = 0;
   int rc;
@@ -1081,8 +1167,21 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     }
   }
 
-  copy = threshold == 0;
-  if (copy) {
+  /* A frame of the caps' packed size has rows without padding (the
+   * default layout's size: an old writer's frame, as it is). */
+  packed = self->packing.video && !self->packing.default_packed
+      && frame.size == gst_zero_packing_size (&self->packing);
+  copy = threshold == 0 || (packed && !self->video_meta);
+  if (packed && !self->video_meta) {
+    buf = gst_zero_src_unpack (self, &frame);
+    zb_reader_release (r, &frame);
+    if (buf == NULL) {
+      GST_ZERO_ELEMENT_ERROR (self, RESOURCE, FAILED, ZB_ENOMEM, NULL,
+          "Could not lay out a frame of buffer \"%s\" for downstream",
+          self->name);
+      return GST_FLOW_ERROR;
+    }
+  } else if (copy) {
     buf = gst_buffer_new_allocate (NULL, frame.size, NULL);
     if (buf == NULL) {
       zb_reader_release (r, &frame);
@@ -1096,6 +1195,8 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   } else {
     buf = gst_zero_lend_allocator_lend (self->allocator, self->pool, &frame);
   }
+  if (packed && self->video_meta)
+    gst_zero_packing_add_meta (&self->packing, buf);
 
   GST_BUFFER_OFFSET (buf) = frame.sequence - 1;
   GST_BUFFER_OFFSET_END (buf) = frame.sequence;
@@ -1123,8 +1224,9 @@ gst_zero_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   GST_OBJECT_UNLOCK (self);
 
   GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ", %" G_GSIZE_FORMAT
-      " bytes, %s, pts %" GST_TIME_FORMAT, (guint64) frame.sequence,
-      frame.size, copy ? "copied" : "lent",
+      " bytes, %s%s, pts %" GST_TIME_FORMAT, (guint64) frame.sequence,
+      frame.size, copy ? "copied" : "lent", packed ? (self->video_meta ?
+          " with packed rows" : " from packed rows") : "",
       GST_TIME_ARGS (GST_BUFFER_PTS (buf)));
 
   *outbuf = buf;
