@@ -117,6 +117,11 @@ wait_full () {
   return 1
 }
 
+# Waits for a moment of the stream only end a wait (they bound nothing the
+# test is about): generous, and longer where everything runs slower (an
+# instrumented gst-launch starting under load took > 20 s).
+WAIT_S=$((20 * SCALE))
+
 # kill_at MOMENT NAME PID: wait for the moment, then SIGKILL PID.  Sets T0
 # and MOMENT_NOTE (the random part, for the round's line).
 kill_at () {
@@ -130,12 +135,12 @@ kill_at () {
         sleep "0.$(printf '%03d' $D)"
       fi
       MOMENT_NOTE="+${D}ms" ;;
-    connect) wait_writer_attached "$2" 20 || fail "round $r: no writer" ;;
+    connect) wait_writer_attached "$2" $WAIT_S || fail "round $r: no writer" ;;
     mid) K=$((1 + RANDOM % 300))
       MOMENT_NOTE="@$K"
-      wait_info "$2" payload_read_count $K 20 \
-        || fail "round $r: $K frames not read within 20 s" ;;
-    full) wait_full "$2" 20 || fail "round $r: ring never full" ;;
+      wait_info "$2" payload_read_count $K $WAIT_S \
+        || fail "round $r: $K frames not read within $WAIT_S s" ;;
+    full) wait_full "$2" $WAIT_S || fail "round $r: ring never full" ;;
   esac
   kill -0 "$3" 2>/dev/null || fail "round $r: victim ended before the kill"
   kill -9 "$3"
