@@ -1267,46 +1267,11 @@ gst_zero_src_uri_get_type (GType type)
   return GST_URI_SRC;
 }
 
-static const gchar *const *
-gst_zero_src_uri_get_protocols (GType type)
-{
-  static const gchar *protocols[] = { GST_ZERO_URI_PROTOCOL, NULL };
-
-  return protocols;
-}
-
-static gchar *
-gst_zero_src_uri_get_uri (GstURIHandler * handler)
-{
-  return gst_zero_uri_get (GST_ELEMENT (handler), "buffer-name");
-}
-
-static gboolean
-gst_zero_src_uri_set_uri (GstURIHandler * handler, const gchar * uri,
-    GError ** error)
-{
-  GstElement *element = GST_ELEMENT (handler);
-  GstState state;
-
-  GST_OBJECT_LOCK (element);
-  state = GST_STATE (element);
-  GST_OBJECT_UNLOCK (element);
-  if (state > GST_STATE_READY) {
-    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
-        "The URI of %s can only change in the NULL or READY state",
-        GST_ELEMENT_NAME (element));
-    return FALSE;
-  }
-  return gst_zero_uri_apply (element, uri, "buffer-name", error);
-}
-
 static void
 gst_zero_src_uri_handler_init (gpointer g_iface, gpointer iface_data)
 {
   GstURIHandlerInterface *iface = g_iface;
 
+  gst_zero_uri_handler_fill (iface);
   iface->get_type = gst_zero_src_uri_get_type;
-  iface->get_protocols = gst_zero_src_uri_get_protocols;
-  iface->get_uri = gst_zero_src_uri_get_uri;
-  iface->set_uri = gst_zero_src_uri_set_uri;
 }

@@ -27,5 +27,10 @@ gboolean gst_zero_uri_apply (GstElement * element, const gchar * uri,
  * when unset); NULL when there is none.  Free with g_free(). */
 gchar *gst_zero_uri_get (GstElement * element, const gchar * name_property);
 
+/* The GstURIHandler of an element whose buffer is its "buffer-name":
+ * fills @iface's protocols, get_uri and set_uri (NULL/READY only); the
+ * element sets get_type (source or sink). */
+void gst_zero_uri_handler_fill (GstURIHandlerInterface * iface);
+
 G_END_DECLS
 #endif /* __GST_ZERO_URI_H__ */
