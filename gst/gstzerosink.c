@@ -13,7 +13,9 @@
  * that a reader (zerosrc, or any ZeroBuffer reader such as the rocket-welder
  * SDK) created under #GstZeroSink:buffer-name.  zerosink is the writer: it
  * creates nothing and waits up to #GstZeroSink:connect-timeout for the reader
- * to appear.  When no buffer name is set the element's own name is used.
+ * to appear: with the first frame, never in a state change or a query, so a
+ * pipeline (or the other branches of a tee) plays on meanwhile.  When no
+ * buffer name is set the element's own name is used.
  *
  * The negotiated caps are written once into the buffer's metadata block as
  * JSON: `{"type":"gstreamer-sink","version":"GStreamer 1.22.0",
@@ -167,6 +169,9 @@ struct _GstZeroSink
    * streaming thread and stop() are the only ones changing conn */
   GMutex lock;
   gboolean unlocked;
+  /* counts unlock() calls: a wait that runs without the preroll lock
+   * sees an unlock() even when unlock_stop() followed at once */
+  guint unlock_seq;
   GstZeroWriterConn *conn;
 };
 
@@ -695,8 +700,12 @@ gst_zero_sink_connect (GstZeroSink * self, gboolean once)
   GstZeroWriterConn *c;
   gboolean unlocked;
   const gchar *detail;
+  guint seq;
   int rc;
 
+  g_mutex_lock (&self->lock);
+  seq = self->unlock_seq;
+  g_mutex_unlock (&self->lock);
   if (self->conn_timeout > 0)
     deadline = g_get_monotonic_time () +
         (gint64) self->conn_timeout * G_TIME_SPAN_MILLISECOND;
@@ -708,7 +717,7 @@ gst_zero_sink_connect (GstZeroSink * self, gboolean once)
     gint slice = CONNECT_SLICE_MS;
 
     g_mutex_lock (&self->lock);
-    unlocked = self->unlocked;
+    unlocked = self->unlocked || self->unlock_seq != seq;
     g_mutex_unlock (&self->lock);
     if (unlocked) {
       GST_DEBUG_OBJECT (self, "connect interrupted");
@@ -846,14 +855,19 @@ gst_zero_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
 
   if (self->eos_closed)
     return TRUE;                /* render reports the late data */
+  /* One attempt only: caps are handled under the sink's preroll lock, and
+   * a wait here would hold up state changes of the whole pipeline and,
+   * behind a tee, every other branch.  A reader that is not there yet is
+   * waited for in render, with that lock released. */
   if (self->conn)
     ret = gst_zero_sink_describe (self, self->conn) ? GST_FLOW_OK :
         GST_FLOW_ERROR;
   else
-    ret = gst_zero_sink_connect (self, FALSE);
+    ret = gst_zero_sink_connect (self, TRUE);
 
-  /* Paused or flushing: render connects when data comes. */
-  if (ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING)
+  /* No reader yet, paused or flushing: render connects when data comes. */
+  if (ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING
+      || ret == GST_FLOW_CUSTOM_SUCCESS)
     return TRUE;
   /* The error is posted; the same caps again must not wait and post it
    * once more each time upstream retries. */
@@ -968,6 +982,42 @@ gst_zero_sink_reconnect (GstZeroSink * self, const gchar * why)
   return ret;
 }
 
+/* Called from render, with the preroll lock held: wait for the reader
+ * with that lock released, as GstBaseSink does while it waits for the
+ * clock, so that state changes (PAUSED<->PLAYING) and queries of the
+ * pipeline do not wait for a reader that may never come.  An unlock()
+ * meanwhile (a flush, PLAYING to PAUSED, stopping) ends the wait; the
+ * buffer is then prerolled like any other, and the wait goes on once
+ * the pipeline plays again. */
+static GstFlowReturn
+gst_zero_sink_wait_reader (GstZeroSink * self, GstBuffer * buf)
+{
+  GstBaseSink *bsink = GST_BASE_SINK (self);
+  GstFlowReturn ret;
+
+  for (;;) {
+    GST_BASE_SINK_PREROLL_UNLOCK (bsink);
+    ret = gst_zero_sink_connect (self, FALSE);
+    GST_BASE_SINK_PREROLL_LOCK (bsink);
+    if (ret != GST_FLOW_FLUSHING)
+      break;
+    /* do_preroll() would wait for a signal a flush already gave */
+    if (bsink->flushing)
+      return GST_FLOW_FLUSHING;
+    ret = gst_base_sink_do_preroll (bsink, GST_MINI_OBJECT_CAST (buf));
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+  if (ret != GST_FLOW_OK)
+    return ret;
+  /* Upstream negotiated its allocation with no ring to offer: ask again
+   * so that it can write straight into this one. */
+  gst_pad_push_event (GST_BASE_SINK_PAD (self), gst_event_new_reconfigure ());
+  if (G_UNLIKELY (bsink->flushing))
+    return GST_FLOW_FLUSHING;
+  return GST_FLOW_OK;
+}
+
 static void
 gst_zero_sink_count_drop (GstZeroSink * self)
 {
@@ -1032,12 +1082,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buf)
 again:
   g_clear_pointer (&detail, g_free);
   if (G_UNLIKELY (self->conn == NULL)) {
-    ret = gst_zero_sink_connect (self, FALSE);
-    if (ret == GST_FLOW_FLUSHING) {
-      ret = gst_base_sink_wait_preroll (bsink);
-      if (ret == GST_FLOW_OK)
-        goto again;
-    }
+    ret = gst_zero_sink_wait_reader (self, buf);
     if (ret != GST_FLOW_OK)
       goto done;
   }
@@ -1142,6 +1187,7 @@ gst_zero_sink_unlock (GstBaseSink * bsink)
   GST_DEBUG_OBJECT (self, "unlock%s", flushing ? " (flushing)" : "");
   g_mutex_lock (&self->lock);
   self->unlocked = TRUE;
+  self->unlock_seq++;
   if (self->conn)
     gst_zero_writer_conn_set_unlocked (self->conn, TRUE, flushing);
   g_mutex_unlock (&self->lock);

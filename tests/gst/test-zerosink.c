@@ -988,16 +988,20 @@ GST_START_TEST (test_error_no_reader)
   gchar *name = unique_name ("noreader");
   Sink s = sink_new ("zerosink", NULL, "buffer-name", name,
       "connect-timeout", 200, NULL);
-  gint64 t0 = g_get_monotonic_time (), dt;
+  gint64 t0, dt;
 
-  push_caps (&s, SMALL_CAPS);
+  /* Caps are taken at once: the reader is waited for with the first
+   * frame, outside the caps handling and its preroll lock. */
+  fail_unless (push_caps (&s, SMALL_CAPS));
+  expect_no_error (s.bus);
+  t0 = g_get_monotonic_time ();
+  fail_unless_equals_int (gst_harness_push (s.h,
+          pattern_buffer (SMALL_SIZE, 0)), GST_FLOW_ERROR);
   dt = g_get_monotonic_time () - t0;
   fail_unless (dt >= 190 * G_TIME_SPAN_MILLISECOND, "gave up early");
   fail_unless (dt < ZB_BOUND_MS (5000) * G_TIME_SPAN_MILLISECOND,
       "gave up late");
   expect_error (s.bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, name);
-  fail_unless_equals_int (gst_harness_push (s.h,
-          pattern_buffer (SMALL_SIZE, 0)), GST_FLOW_NOT_NEGOTIATED);
   sink_free (&s);
 
   /* connect-timeout=0: the state change itself fails, at once. */
@@ -1303,49 +1307,72 @@ GST_START_TEST (test_stop_while_pool_waits)
 
 GST_END_TEST;
 
-typedef struct
-{
-  GstHarness *h;
-  gint started, done;           /* atomic */
-  gboolean ok;
-} CapsThread;
 
-static gpointer
-caps_thread (gpointer data)
-{
-  CapsThread *t = data;
-  GstCaps *caps = gst_caps_from_string (SMALL_CAPS);
-
-  g_atomic_int_set (&t->started, 1);
-  t->ok = gst_pad_push_event (t->h->srcpad, gst_event_new_caps (caps));
-  gst_caps_unref (caps);
-  g_atomic_int_set (&t->done, 1);
-  return NULL;
-}
-
-/* State change to NULL while the sink waits (forever) for a reader. */
+/* The reader is waited for with the first frame, not in the caps
+ * handling, and without the preroll lock: the element changes state
+ * (PLAYING -> PAUSED -> PLAYING) while it waits; a reader that comes then
+ * gets the frame, and upstream is asked to renegotiate its allocation
+ * (the ring pool exists only now).  A state change to NULL ends the
+ * wait. */
 GST_START_TEST (test_stop_while_waiting_for_reader)
 {
   gchar *name = unique_name ("stopwait");
   Sink s = sink_new ("zerosink", NULL, "buffer-name", name,
       "connect-timeout", -1, NULL);
-  CapsThread ct = { s.h, 0, 0, FALSE };
+  PushThread pt = { s.h, NULL, 0, GST_FLOW_ERROR };
   GThread *thread;
+  zb_reader *r;
   gint64 t0;
 
-  thread = g_thread_new ("caps", caps_thread, &ct);
-  fail_unless (wait_done (&ct.started, WAIT_MS));
-  /* It waits for a reader that never comes... */
-  fail_if (wait_done (&ct.done, 300), "caps returned without a reader");
+  fail_unless (push_caps (&s, SMALL_CAPS));
+  gst_pad_check_reconfigure (s.h->srcpad);
+  pt.buf = pattern_buffer (SMALL_SIZE, 0);
+  thread = g_thread_new ("push", push_thread, &pt);
+  /* It waits for a reader that is not there yet... */
+  fail_if (wait_done (&pt.done, 300), "push returned without a reader");
 
-  /* ...until the element is shut down. */
+  /* ...and state changes do not wait for it. */
+  t0 = g_get_monotonic_time ();
+  fail_unless (gst_element_set_state (s.sink, GST_STATE_PAUSED) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (gst_element_set_state (s.sink, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (g_get_monotonic_time () - t0 <
+      ZB_STOP_BOUND_MS * G_TIME_SPAN_MILLISECOND,
+      "a state change waited for the reader");
+  fail_if (g_atomic_int_get (&pt.done), "push returned without a reader");
+
+  /* The reader comes: the frame is written, upstream renegotiates. */
+  r = make_reader (name, 64 * 1024, 4096);
+  fail_unless (wait_done (&pt.done, WAIT_MS), "push still waiting");
+  g_thread_join (thread);
+  fail_unless_equals_int (pt.ret, GST_FLOW_OK);
+  read_frame (r, SMALL_SIZE, 0);
+  fail_unless (gst_pad_check_reconfigure (s.h->srcpad),
+      "no reconfigure after connecting");
+  expect_no_error (s.bus);
+  sink_free (&s);
+  zb_reader_close (r);
+  zb_gst_assert_no_leftovers (name);
+
+  /* Waiting again, for a reader that never comes, until the element is
+   * shut down. */
+  s = sink_new ("zerosink", NULL, "buffer-name", name,
+      "connect-timeout", -1, NULL);
+  fail_unless (push_caps (&s, SMALL_CAPS));
+  pt.h = s.h;
+  pt.buf = pattern_buffer (SMALL_SIZE, 0);
+  pt.done = 0;
+  thread = g_thread_new ("push", push_thread, &pt);
+  fail_if (wait_done (&pt.done, 300), "push returned without a reader");
   t0 = g_get_monotonic_time ();
   gst_element_set_state (s.sink, GST_STATE_NULL);
   fail_unless (g_get_monotonic_time () - t0 <
       ZB_STOP_BOUND_MS * G_TIME_SPAN_MILLISECOND,
       "state change took too long");
-  fail_unless (wait_done (&ct.done, WAIT_MS));
+  fail_unless (wait_done (&pt.done, WAIT_MS));
   g_thread_join (thread);
+  fail_unless_equals_int (pt.ret, GST_FLOW_FLUSHING);
   expect_no_error (s.bus);
 
   sink_free (&s);

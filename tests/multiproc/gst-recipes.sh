@@ -17,8 +17,10 @@
 #               new one comes (zerosink on-reader-lost=reconnect): A's
 #               reader gets every frame all the while; B's readers get
 #               frames in order; Ctrl-C (-e) of the source is EOS for all
-#   fanout-late (not in meson.build: a reproducer) B's reader comes only
-#               after the source started; stalls every branch now and then
+#   fanout-late B's reader comes only after the source started (the
+#               pipeline as the recipe has it: no async=false, nothing
+#               dropping queries): A gets frames meanwhile, B's new
+#               reader gets frames from when it came, in order
 #   tcp         lossless, the receiver listening: zerosrc ! gdppay !
 #               tcpclientsink -> tcpserversrc ! gdpdepay ! zerosink, and a
 #               final reader taking 5 ms a frame: every frame byte-equal,
@@ -279,15 +281,9 @@ $want_dropped"
     ;;
 
   fanout-late)
-    # Not registered in meson.build: it stalls now and then (about once in
-    # a dozen runs under two CPU hogs).  A reader of B that comes after the
-    # source started: B's zerosink waits for it inside its caps handling,
-    # which holds the sink's preroll lock, so a state change of the
-    # pipeline that reaches that sink then (PAUSED to PLAYING) waits for
-    # the reader too, and nothing flows in any branch.  The same wait
-    # holds up tee's allocation query (hence identity
-    # drop-allocation=true).  Kept as the reproducer, for when zerosink
-    # waits for its reader elsewhere; see docs/recipes.md.
+    # zerosink B waits for its reader in render, without the preroll
+    # lock, so neither the pipeline's state changes nor tee's allocation
+    # query wait for it (they did while it waited in its caps handling).
     CAPS="video/x-raw,format=RGB,width=160,height=120,framerate=30/1"
     new_name fan-a; A=$NAME
     new_name fan-b; B=$NAME
@@ -299,9 +295,8 @@ $want_dropped"
       ! tee name=t \
       t. ! queue ! checksumsink hash=sha1 sync=false \
       t. ! queue ! zerosink name=za buffer-name="$A" \
-      t. ! identity drop-allocation=true ! queue leaky=downstream \
-        max-size-buffers=2 max-size-bytes=0 max-size-time=0 \
-      ! zerosink name=zb buffer-name="$B" connect-timeout=-1 async=false
+      t. ! queue leaky=downstream max-size-buffers=2 max-size-bytes=0 \
+        max-size-time=0 ! zerosink name=zb buffer-name="$B" connect-timeout=-1
     SRC=$PID
     wait_sums fast 30 20 || fail "reader A got no frames while B had no reader"
     [ ! -e "/dev/shm/$B" ] || fail "$B exists before its reader"
