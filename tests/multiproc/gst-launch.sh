@@ -10,6 +10,8 @@
 #             replaced; Ctrl-C (SIGINT) ends the running one with EOS
 #   uri       uridecodebin uri=zerobuffer://NAME?... ! videoconvert !
 #             checksumsink reads what a zerosink writes
+#   playbin   the same through playbin uri=zerobuffer://NAME?...
+#             (video-sink=checksumsink, video only)
 VARIANT=${1:-announce}
 
 # Our three system plugins plus playback and videoconvert for the URI
@@ -160,16 +162,21 @@ case $VARIANT in
       "$WORK/launch.err" || fail "wrong launcher summary"
     exec 7>&-
     ;;
-  uri)
-    for f in uridecodebin videoconvert; do
+  uri|playbin)
+    for f in uridecodebin videoconvert playbin videoscale; do
       "${GST_INSPECT_CMD[@]}" --exists "$f" \
         || { echo "SKIP: system element $f is not installed"; exit 77; }
     done
     reference
     new_name uri
-    start reader "${GST_LAUNCH_CMD[@]}" -q uridecodebin \
-      "uri=zerobuffer://$NAME?payload-size=4M&writer-timeout=20000" \
-      ! videoconvert ! checksumsink
+    URI="zerobuffer://$NAME?payload-size=4M&writer-timeout=20000"
+    if [ "$VARIANT" = playbin ]; then
+      start reader "${GST_LAUNCH_CMD[@]}" -q playbin "uri=$URI" flags=video \
+        video-sink=checksumsink
+    else
+      start reader "${GST_LAUNCH_CMD[@]}" -q uridecodebin "uri=$URI" \
+        ! videoconvert ! checksumsink
+    fi
     READER=$PID
     # The reader made the buffer: then the writer.
     deadline=$(( $(now_us) + 10000000 ))
@@ -181,7 +188,7 @@ case $VARIANT in
       pattern=ball ! "$CAPS" ! zerosink "buffer-name=$NAME"
     WPID=$PID
     expect_exit "$WPID" 60 0 "zerosink pipeline"
-    expect_exit "$READER" 60 0 "uridecodebin pipeline"
+    expect_exit "$READER" 60 0 "$VARIANT pipeline"
     [ "$(hashes "$WORK/reader.out" 40)" = "$(hashes "$WORK/ref-sha1.txt" 40)" ] \
       || fail "frames read through the URI differ from the reference"
     assert_clean "$NAME"
