@@ -57,7 +57,8 @@ struct zb_writer
   size_t res_size;
   int res_timeout;
 
-  uint64_t frames, bytes, wraps, last_free;
+  uint64_t compact;              /* zb_writer_options.compact_bytes */
+  uint64_t frames, bytes, wraps, early_wraps, last_free;
   void *meta_copy;
   _Atomic int interrupted;
   zb_pace pace;                 /* commits */
@@ -255,6 +256,7 @@ zb_writer_open_with_options (zb_writer ** out, const char *name,
   w->shm_fd = -1;
   w->sem_w = w->sem_r = SEM_FAILED;
   w->pace.spin_ns = zb_spin_budget_ns (options ? options->spin_us : 0);
+  w->compact = options ? options->compact_bytes : 0;
   atomic_init (&w->res_state, RES_NONE);
 
   /* A reader racing us may not have made the buffer yet (quirk 11). */
@@ -475,10 +477,15 @@ place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
   uint64_t need, free_bytes;
   int idle = 0, rc;
 
+  int early = 0;
+
   /* Never leave a tail of 1..15 bytes, where no marker fits (quirk 1). */
   *tail = P - w->write_pos;
   *wrap = *tail < T || (*tail > T && *tail - T < ZB_FRAME_HEADER_SIZE);
   need = *wrap ? *tail + T : T;
+  /* Compact placement may go back to the start early (see the header):
+   * the tail then holds a marker, as it does for any wrap. */
+  early = !*wrap && w->compact > 0 && w->write_pos >= w->compact;
 
   for (;;) {
     if ((rc = check_reader (w, idle)) != ZB_OK)
@@ -489,6 +496,13 @@ place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
       return zb_fail (ZB_ECORRUPT, "%s: payload_free_bytes %llu is larger "
           "than the %llu-byte ring", w->name, (unsigned long long) free_bytes,
           (unsigned long long) P);
+    /* Early: the free space runs from write_pos round to the reader's
+     * position, so tail + T free means the start is free; and the reader
+     * is at most compact bytes behind. */
+    if (early && free_bytes >= *tail + T && P - free_bytes <= w->compact) {
+      *wrap = 1;
+      break;
+    }
     if (free_bytes >= need)
       break;
     if (atomic_load (&w->interrupted))
@@ -535,6 +549,9 @@ publish (zb_writer * w, uint64_t pos, uint64_t tail, int wrap, size_t size)
       w->written_count++;
     }
     w->wraps++;
+    /* the frame would have fit: compact placement chose to wrap */
+    if (tail == T || (tail > T && tail - T >= ZB_FRAME_HEADER_SIZE))
+      w->early_wraps++;
   }
   h.payload_size = size;
   h.sequence_number = w->seq;
@@ -692,6 +709,13 @@ zb_writer_abandon (zb_writer * w)
 }
 
 void
+zb_writer_set_compact (zb_writer * w, uint64_t compact_bytes)
+{
+  if (w != NULL)
+    w->compact = compact_bytes;
+}
+
+void
 zb_writer_interrupt (zb_writer * w, int on)
 {
   if (w == NULL)
@@ -724,6 +748,7 @@ zb_writer_get_stats (zb_writer * w, zb_writer_stats * s)
   s->frames = w->frames;
   s->bytes = w->bytes;
   s->wraps = w->wraps;
+  s->early_wraps = w->early_wraps;
   s->payload_size = w->P;
   s->metadata_size = w->M;
   s->free_bytes = w->base ? ZB_LOAD (&w->oieb->payload_free_bytes) :

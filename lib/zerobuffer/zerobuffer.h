@@ -218,6 +218,18 @@ typedef struct zb_writer_options
   unsigned int spin_us;         /* poll this long for ring space before
                                  * sleeping; 0 = never spin (default);
                                  * at most 10000; none on one CPU */
+  /* Compact placement: 0 (default) places frames one after another all
+   * around the ring.  N > 0: a frame that would start at offset N or
+   * later goes to the ring's start instead (behind a wrap marker, as any
+   * wrap) when the reader has freed that start and is no more than N
+   * bytes behind.  A reader that keeps up then finds every frame within
+   * the first N bytes plus one frame, memory that stays in the caches;
+   * a reader that falls behind gets the whole ring as before.  Still v1:
+   * every reader follows wrap markers.  The cost: the bytes skipped at
+   * the end count as used until the reader passes the marker, so a reader
+   * that stalls just after an early wrap leaves the writer at least N
+   * bytes (not the whole ring) to fill meanwhile. */
+  uint64_t compact_bytes;
 } zb_writer_options;
 
 /* Connect to NAME.  Until timeout_ms passes, a buffer that does not exist
@@ -267,6 +279,10 @@ ZB_API int zb_writer_abandon (zb_writer * w);
  * stalls; 0 when no frame fits.  Larger frames get ZB_ETOOLARGE at once. */
 ZB_API size_t zb_writer_max_frame_size (const zb_writer * w);
 
+/* Change zb_writer_options.compact_bytes (0: off) from the next frame
+ * on, e.g. once the frame size is known.  The writing thread only. */
+ZB_API void zb_writer_set_compact (zb_writer * w, uint64_t compact_bytes);
+
 /* Make writes and reservations that would wait for space return
  * ZB_ECANCELED at once until cleared; ones that need no wait go through.
  * Any thread. */
@@ -283,6 +299,7 @@ typedef struct zb_writer_stats
   uint64_t payload_size;        /* P */
   uint64_t metadata_size;       /* M */
   uint64_t free_bytes;          /* payload_free_bytes as last seen */
+  uint64_t early_wraps;         /* wraps made by compact placement */
 } zb_writer_stats;
 
 ZB_API void zb_writer_get_stats (zb_writer * w, zb_writer_stats * stats);

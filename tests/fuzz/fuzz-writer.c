@@ -18,7 +18,8 @@
  *  - only documented status codes come back, and the ones whose condition
  *    is known (ETOOLARGE, EMETATOOLARGE, ...) come back exactly then.
  *
- * Input: one config byte (sizes), one byte giving 0..3 header corruptions
+ * Input: one config byte (sizes; 0x80: compact placement with a window of
+ * a quarter of the ring), one byte giving 0..3 header corruptions
  * done before the first connect, then ops; see the WR_* list.
  */
 #include "fuzz-common.h"
@@ -48,6 +49,7 @@ static struct
   int rlock, wlock, removed;
   int lock_fd;                  /* the reader's lock file, if made */
   int lock_held;                /* and we flock it */
+  uint64_t compact;             /* compact placement window, 0 = off */
 
   /* the writer of this connection */
   uint64_t cM, cP;              /* the header's claims when it connected */
@@ -337,6 +339,9 @@ writer_open (void)
     return rc;
   }
   FZ_CHECK (valid && rpid != 0);
+  /* Compact placement wraps early: the fake reader follows its markers
+   * as it follows any. */
+  zb_writer_set_compact (S.w, S.compact);
   FZ_CHECK (fz_get64 (o, OFF_WRITER_PID) == (uint64_t) getpid ());
   fz_put64 (S.shadow, OFF_WRITER_PID, (uint64_t) getpid ());
   FZ_CHECK (memcmp (S.shadow, S.base, S.size) == 0);
@@ -842,6 +847,7 @@ setup (uint8_t cfg)
   S.M = msz[cfg & 3];
   S.P = psz[(cfg >> 2) & 3];
   S.size = ZB_OIEB_SIZE + S.M + S.P + 64 * ((cfg >> 4) & 3);
+  S.compact = (cfg & 0x80) ? S.P / 4 : 0;
 
   snprintf (sem, sizeof sem, "/sem-w-%s", S.name);
   S.sem_w = sem_open (sem, O_CREAT | O_EXCL, 0600, 0);

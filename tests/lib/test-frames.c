@@ -656,6 +656,228 @@ test_long_run (void)
   pair_close (&p);
 }
 
+/* Compact placement (zb_writer_options.compact_bytes): with a reader that
+ * keeps up, frames stay within the first compact bytes plus one frame,
+ * each early wrap a marker as any wrap. */
+static void
+test_compact_keeping_up (void)
+{
+  const size_t len = 984;       /* footprint 1000 */
+  const uint64_t W = 2000;
+  pair p;
+  zb_writer_stats ws;
+  zb_frame f;
+  uint64_t seq, wp, max_end = 0;
+
+  pair_open (&p, 16000);
+  zb_writer_set_compact (p.w, W);
+  for (seq = 1; seq <= 200; seq++) {
+    CHECK_RC (write_seq (&p, len, seq, 1000), 0);
+    wp = zbt_get (&p.m, OFF_WRITE_POS);
+    if (wp > max_end)
+      max_end = wp;
+    REQUIRE_RC (zb_reader_acquire (p.r, &f, 1000), 0);
+    CHECK_EQ (f.sequence, seq);
+    CHECK (f.size == len && zbt_verify (f.data, f.size, seq));
+    CHECK_RC (zb_reader_release (p.r, &f), 0);
+  }
+  /* frames at 0, 1000 and 2000 only: the one at 2000 wraps before it */
+  CHECK (max_end <= W + 1000);
+  zb_writer_get_stats (p.w, &ws);
+  zbt_note ("compact, keeping up: write_pos at most %llu, %llu wraps, "
+      "%llu early", (unsigned long long) max_end,
+      (unsigned long long) ws.wraps, (unsigned long long) ws.early_wraps);
+  CHECK (ws.early_wraps > 0 && ws.early_wraps == ws.wraps);
+  CHECK_EQ (zbt_get (&p.m, OFF_PAYLOAD_FREE), p.P);
+  pair_close (&p);
+}
+
+/* The number of frames a writer can put in before the ring is full once
+ * the reader stops, then all read back in order. */
+static uint64_t
+fill_count (uint64_t compact)
+{
+  const size_t len = 984;
+  pair p;
+  zb_frame f;
+  uint64_t n = 0, i;
+
+  pair_open (&p, 16000);
+  zb_writer_set_compact (p.w, compact);
+  /* A stretch of keeping up first, so the writer is somewhere inside its
+   * window, then the reader stops. */
+  for (i = 1; i <= 7; i++) {
+    CHECK_RC (write_seq (&p, len, i, 1000), 0);
+    REQUIRE_RC (zb_reader_acquire (p.r, &f, 1000), 0);
+    CHECK_RC (zb_reader_release (p.r, &f), 0);
+  }
+  while (write_seq (&p, len, 8 + n, 0) == ZB_OK)
+    n++;
+  for (i = 0; i < n; i++) {
+    REQUIRE_RC (zb_reader_acquire (p.r, &f, 1000), 0);
+    CHECK_EQ (f.sequence, 8 + i);
+    CHECK (zbt_verify (f.data, f.size, 8 + i));
+    CHECK_RC (zb_reader_release (p.r, &f), 0);
+  }
+  CHECK_RC (zb_reader_acquire (p.r, &f, 0), ZB_ETIMEDOUT);
+  pair_close (&p);
+  return n;
+}
+
+static void
+test_compact_capacity (void)
+{
+  uint64_t seq_n = fill_count (0), compact_n = fill_count (2000);
+
+  zbt_note ("frames a stopped reader leaves room for: %llu sequential, "
+      "%llu compact", (unsigned long long) seq_n,
+      (unsigned long long) compact_n);
+  CHECK_EQ (seq_n, 16);
+  /* The documented cost: a reader that stops just after an early wrap has
+   * not passed its marker, and the skipped tail stays used; the writer
+   * still has the window (2000 bytes: 2 frames) to fill. */
+  CHECK (compact_n >= 2000 / 1000);
+  CHECK (compact_n <= seq_n);
+}
+
+/* A reader holding frames and releasing them out of order, against a
+ * compact writer: every frame arrives once, in order, intact; the space
+ * a held frame keeps is never written. */
+static void
+test_compact_out_of_order (void)
+{
+  const size_t len = 484;       /* footprint 500 */
+  pair p;
+  zb_frame f[3];
+  uint64_t seq = 1, next = 1;
+  int round, k, got;
+  static const int order[3] = { 1, 0, 2 };
+
+  pair_open (&p, 8000);
+  zb_writer_set_compact (p.w, 1500);
+  for (round = 0; round < 300; round++) {
+    /* 1..3 frames a round: write what fits, then read them all */
+    int want = 1 + round % 3;
+
+    for (k = 0; k < want; k++)
+      if (write_seq (&p, len, seq, 0) == ZB_OK)
+        seq++;
+    for (got = 0; got < 3 && next < seq; got++, next++) {
+      REQUIRE_RC (zb_reader_acquire (p.r, &f[got], 1000), 0);
+      CHECK_EQ (f[got].sequence, next);
+    }
+    /* check while all are held, then release out of order */
+    for (k = 0; k < got; k++)
+      CHECK (zbt_verify (f[k].data, f[k].size, f[k].sequence));
+    for (k = 0; k < 3; k++)
+      if (order[k] < got)
+        CHECK_RC (zb_reader_release (p.r, &f[order[k]]), 0);
+  }
+  CHECK (seq > 300);
+  {
+    zb_writer_stats ws;
+
+    zb_writer_get_stats (p.w, &ws);
+    zbt_note ("out of order: %llu frames, %llu early wraps",
+        (unsigned long long) (seq - 1), (unsigned long long) ws.early_wraps);
+    CHECK (ws.early_wraps > 0);
+  }
+  pair_close (&p);
+}
+
+/* The upstream reader's algorithm, on raw bytes (zerobuffer-v1.md,
+ * "Reader"): the header at read_pos, a {0,0} marker sends it to 0 and
+ * gives back the tail at once; space goes back per frame as released, in
+ * whatever order.  Our zb_reader stays idle beside it (it made the
+ * buffer). */
+typedef struct
+{
+  uint64_t rpos, expect;
+} upstream_reader;
+
+/* Reads the next frame if one is published: its offset in the ring in
+ * *off, its size in *len; 0 when there is none yet. */
+static int
+upstream_read (pair * p, upstream_reader * u, uint64_t * off, uint64_t * len)
+{
+  uint64_t size, seq;
+
+  if (zbt_get (&p->m, OFF_WRITTEN_COUNT) <= zbt_get (&p->m, OFF_READ_COUNT))
+    return 0;
+  size = hdr_size (p, u->rpos);
+  if (size == 0) {
+    zbt_atomic_add (&p->m, OFF_PAYLOAD_FREE, (int64_t) (p->P - u->rpos));
+    u->rpos = 0;
+    zbt_set (&p->m, OFF_READ_COUNT, zbt_get (&p->m, OFF_READ_COUNT) + 1);
+    size = hdr_size (p, 0);
+  }
+  seq = hdr_seq (p, u->rpos);
+  CHECK_EQ (seq, u->expect);
+  u->expect++;
+  *off = u->rpos;
+  *len = size;
+  u->rpos = (u->rpos + 16 + size) % p->P;
+  zbt_set (&p->m, OFF_READ_POS, u->rpos);
+  zbt_set (&p->m, OFF_READ_COUNT, zbt_get (&p->m, OFF_READ_COUNT) + 1);
+  return 1;
+}
+
+static void
+upstream_release (pair * p, uint64_t len)
+{
+  zbt_atomic_add (&p->m, OFF_PAYLOAD_FREE, (int64_t) (16 + len));
+}
+
+/* A compact writer against the upstream reader: every frame, in order,
+ * intact, whether it releases each frame at once or holds two and gives
+ * them back in reverse order. */
+static void
+test_compact_upstream_reader (void)
+{
+  const size_t len = 984;
+  int hold;
+
+  for (hold = 0; hold < 2; hold++) {
+    pair p;
+    upstream_reader u = { 0, 1 };
+    uint64_t seq, off, got, held[2], held_seq[2], nheld = 0, early;
+    zb_writer_stats ws;
+
+    pair_open (&p, 16000);
+    zb_writer_set_compact (p.w, 2000);
+    for (seq = 1; seq <= 300; seq++) {
+      CHECK_RC (write_seq (&p, len, seq, 1000), 0);
+      REQUIRE (upstream_read (&p, &u, &off, &got) == 1);
+      CHECK (got == len && zbt_verify (p.m.base + POFF + off + 16, got,
+              seq));
+      if (!hold) {
+        upstream_release (&p, got);
+        continue;
+      }
+      held[nheld] = off;
+      held_seq[nheld++] = seq;
+      if (nheld == 2) {
+        /* the writer went on meanwhile: the held frames are untouched */
+        CHECK (zbt_verify (p.m.base + POFF + held[0] + 16, len, held_seq[0]));
+        upstream_release (&p, len);
+        upstream_release (&p, len);
+        nheld = 0;
+      }
+    }
+    while (nheld > 0) {
+      nheld--;
+      upstream_release (&p, len);
+    }
+    CHECK_EQ (zbt_get (&p.m, OFF_PAYLOAD_FREE), p.P);
+    zb_writer_get_stats (p.w, &ws);
+    early = ws.early_wraps;
+    zbt_note ("compact writer, upstream reader%s: 300 frames, %llu early "
+        "wraps", hold ? " holding two" : "", (unsigned long long) early);
+    CHECK (early > 0);
+    pair_close (&p);
+  }
+}
+
 int
 main (void)
 {
@@ -667,5 +889,9 @@ main (void)
   test_reserve ();
   test_commit_shrink_at_end ();
   test_long_run ();
+  test_compact_keeping_up ();
+  test_compact_capacity ();
+  test_compact_out_of_order ();
+  test_compact_upstream_reader ();
   return zbt_result ();
 }
