@@ -88,6 +88,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_sink_debug);
 #define DEFAULT_WRITE_TIMEOUT -1
 #define DEFAULT_ON_FULL GST_ZERO_SINK_ON_FULL_BLOCK
 #define DEFAULT_ON_READER_LOST GST_ZERO_SINK_ON_READER_LOST_ERROR
+#define DEFAULT_COMPACT_WINDOW 0
 #define DEFAULT_SPIN_US 0
 #define DEFAULT_PACKED_ROWS TRUE
 
@@ -104,6 +105,7 @@ enum
   PROP_ON_FULL,
   PROP_ON_READER_LOST,
   PROP_SPIN_US,
+  PROP_COMPACT_WINDOW,
   PROP_PACKED_ROWS,
   PROP_FRAMES_WRITTEN,
   PROP_FRAMES_DROPPED,
@@ -135,6 +137,7 @@ struct _GstZeroSink
   GstZeroSinkOnFull on_full;
   GstZeroSinkOnReaderLost on_reader_lost;
   guint spin_us_prop;
+  gint64 compact_window;
   gboolean packed_rows;
   guint64 frames_written;
   guint64 frames_dropped;
@@ -287,6 +290,15 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       "that close together (0 = always sleep; costs a core on busy hosts)",
       0, 10000, DEFAULT_SPIN_US,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  properties[PROP_COMPACT_WINDOW] =
+      g_param_spec_int64 ("compact-window", "Compact window",
+      "Bytes at the start of the ring that frames keep to while the reader "
+      "keeps up (back to the start, behind a wrap marker, once a frame "
+      "would start past them): memory that stays in the caches, at the cost "
+      "of room for only about this many bytes when the reader stalls right "
+      "after such a wrap. 0 = off (frames all around the ring)",
+      0, G_MAXINT64, DEFAULT_COMPACT_WINDOW,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_PACKED_ROWS] =
       g_param_spec_boolean ("packed-rows", "Packed rows",
       "Write raw video with rows of exactly width x bytes per pixel, planes "
@@ -355,6 +367,7 @@ gst_zero_sink_init (GstZeroSink * self)
   self->on_full = DEFAULT_ON_FULL;
   self->on_reader_lost = DEFAULT_ON_READER_LOST;
   self->spin_us_prop = DEFAULT_SPIN_US;
+  self->compact_window = DEFAULT_COMPACT_WINDOW;
   self->packed_rows = DEFAULT_PACKED_ROWS;
   gst_zero_health_tracker_init (&self->health);
   g_mutex_init (&self->lock);
@@ -402,6 +415,9 @@ gst_zero_sink_set_property (GObject * object, guint prop_id,
     case PROP_ON_READER_LOST:
       self->on_reader_lost = g_value_get_enum (value);
       break;
+    case PROP_COMPACT_WINDOW:
+      self->compact_window = g_value_get_int64 (value);
+      break;
     case PROP_SPIN_US:
       self->spin_us_prop = g_value_get_uint (value);
       break;
@@ -437,6 +453,9 @@ gst_zero_sink_get_property (GObject * object, guint prop_id,
       break;
     case PROP_ON_READER_LOST:
       g_value_set_enum (value, self->on_reader_lost);
+      break;
+    case PROP_COMPACT_WINDOW:
+      g_value_set_int64 (value, self->compact_window);
       break;
     case PROP_SPIN_US:
       g_value_set_uint (value, self->spin_us_prop);
@@ -579,6 +598,19 @@ gst_zero_sink_stop (GstBaseSink * bsink)
 
 /* Check the ring against the caps and write the metadata.  Posts and
  * returns FALSE on failure. */
+/* The compact window for a ring of @payload bytes (see the property). */
+static guint64
+gst_zero_sink_compact_bytes (GstZeroSink * self, guint64 payload)
+{
+  gint64 window;
+
+  GST_OBJECT_LOCK (self);
+  window = self->compact_window;
+  GST_OBJECT_UNLOCK (self);
+  /* a window as large as the ring is no window */
+  return (guint64) window < payload ? (guint64) window : 0;
+}
+
 static gboolean
 gst_zero_sink_describe (GstZeroSink * self, GstZeroWriterConn * c)
 {
@@ -596,6 +628,8 @@ gst_zero_sink_describe (GstZeroSink * self, GstZeroWriterConn * c)
 
   max = zb_writer_max_frame_size (w);
   zb_writer_get_stats (w, &st);
+  zb_writer_set_compact (w, gst_zero_sink_compact_bytes (self,
+          st.payload_size));
   if (self->frame_size > max) {
     gchar *why = gst_info_strdup_printf ("largest frame this ring takes: %"
         G_GSIZE_FORMAT " bytes; caps %" GST_PTR_FORMAT, max, self->caps);

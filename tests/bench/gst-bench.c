@@ -788,7 +788,8 @@ run_writer (void)
   c.warmup = opt_warmup;
   if (c.zero)
     sink_desc = g_strdup_printf ("zerosink name=sink buffer-name=%s "
-        "spin-us=%u", opt_name, bench_spin_us ());
+        "spin-us=%u %s", opt_name, bench_spin_us (),
+        g_getenv ("ZB_BENCH_ZEROSINK") ? g_getenv ("ZB_BENCH_ZEROSINK") : "");
   else if (g_str_equal (opt_transport, "none"))
     sink_desc = g_strdup ("fakesink name=sink");
   else

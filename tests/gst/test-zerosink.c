@@ -1382,6 +1382,47 @@ GST_START_TEST (test_stop_while_waiting_for_reader)
 
 GST_END_TEST;
 
+/* compact-window: with a reader that keeps up, every frame starts within
+ * the window (the writer goes back to the start behind a marker); off, the
+ * frames go all around the ring.  Either way the reader gets them all. */
+GST_START_TEST (test_compact_window)
+{
+  const guint64 T = FRAME_TOTAL (SMALL_SIZE);
+  gint64 window;
+
+  for (window = 0; window <= (gint64) (2 * T); window += 2 * T) {
+    gchar *name = unique_name ("compact");
+    zb_reader *r = make_reader (name, 16 * T, 1024);
+    Sink s = sink_new ("zerosink", NULL, "buffer-name", name,
+        "compact-window", window, NULL);
+    guint64 max_pos = 0;
+    zb_info info;
+    guint i;
+
+    fail_unless (push_caps (&s, SMALL_CAPS));
+    for (i = 0; i < 40; i++) {
+      fail_unless_equals_int (gst_harness_push (s.h,
+              pattern_buffer (SMALL_SIZE, i)), GST_FLOW_OK);
+      fail_unless_equals_int (zb_inspect (name, &info), ZB_OK);
+      max_pos = MAX (max_pos, info.payload_write_pos);
+      read_frame (r, SMALL_SIZE, i);
+    }
+    if (window > 0)
+      fail_unless (max_pos <= (guint64) window + T,
+          "write_pos %" G_GUINT64_FORMAT " past the window", max_pos);
+    else
+      fail_unless (max_pos >= 15 * T, "frames did not go round the ring "
+          "(write_pos at most %" G_GUINT64_FORMAT ")", max_pos);
+    expect_no_error (s.bus);
+    sink_free (&s);
+    zb_reader_close (r);
+    zb_gst_assert_no_leftovers (name);
+    g_free (name);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_properties)
 {
   GstElement *sink = gst_element_factory_make ("zerosink", "props");
@@ -1471,6 +1512,7 @@ zerosink_suite (void)
   tcase_add_test (tc, test_write_timeout);
   tcase_add_test (tc, test_error_bad_name);
   tcase_add_test (tc, test_error_no_reader);
+  tcase_add_test (tc, test_compact_window);
   tcase_add_test (tc, test_error_reader_gone);
   tcase_add_test (tc, test_reconnect);
   tcase_add_test (tc, test_error_frame_too_large);
