@@ -95,6 +95,7 @@ static gchar *opt_zerobuffer = NULL;
 /* Child options, set by the driver. */
 static gchar *opt_role = NULL;
 static gchar *opt_transport = NULL;
+static gchar *opt_zerosink_props = NULL;
 static gchar *opt_caps = NULL;
 static gchar *opt_name = NULL;
 static gchar *opt_result = NULL;
@@ -139,6 +140,10 @@ static GOptionEntry entries[] = {
         "/tmp/w.%p\" (%p: a run counter)", "CMD"},
   {"wrap-reader", 0, 0, G_OPTION_ARG_STRING, &opt_wrap_reader,
       "Same for every reader", "CMD"},
+  {"zerosink-props", 0, 0, G_OPTION_ARG_STRING, &opt_zerosink_props,
+        "Extra properties of every zerosink writer, e.g. "
+        "\"compact-window=12441632\" (also from $ZB_BENCH_ZEROSINK)",
+      "PROPS"},
   {"no-limits", 0, 0, G_OPTION_ARG_NONE, &opt_no_limits,
       "Skip the memcpy and semaphore measurements", NULL},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
@@ -970,11 +975,18 @@ typedef struct
   double gbps;
 } copy_limit;
 
+#define N_FILL_SLOTS 5
+
 typedef struct
 {
   size_t frame;
   copy_limit ram;               /* pools far larger than the cache */
   copy_limit like_writer;       /* appsrc's payloads into a ring */
+  /* memset of a frame into k slots of shared memory taken in turn, as a
+   * producer drawing into a ring (or a pool) of k frames does: what the
+   * working set costs (pool cases only, frames of 1 MB and more) */
+  size_t fill_slots[N_FILL_SLOTS];
+  copy_limit fill[N_FILL_SLOTS];
 } memcpy_limit;
 
 typedef struct
@@ -1031,6 +1043,70 @@ time_memcpy (uint8_t * src, size_t ns, uint8_t * dst, size_t nd, size_t frame)
   return l;
 }
 
+/* µs per frame filling frame bytes into k slots of dst in turn; median of
+ * 3 timings of about 0.3 s. */
+static copy_limit
+time_fill (uint8_t * dst, size_t k, size_t frame)
+{
+  double v[3];
+  uint64_t i = 0;
+  copy_limit l;
+
+  for (int rep = -1; rep < 3; rep++) {
+    int64_t t0 = now_ns (), t;
+    uint64_t n = 0;
+
+    do {
+      for (int j = 0; j < 4; j++, i++, n++)
+        memset (dst + (i % k) * frame, (int) i, frame);
+      t = now_ns ();
+    } while (t - t0 < 300000000);
+    if (rep >= 0)
+      v[rep] = (double) (t - t0) / 1e3 / (double) n;
+  }
+  l.us = median (v, 3);
+  l.gbps = (double) frame / l.us / 1e3;
+  return l;
+}
+
+/* Shared memory as a ring is (tmpfs, MAP_SHARED), every page touched. */
+static uint8_t *
+alloc_shared_touched (size_t size)
+{
+  int fd = memfd_create ("gst-bench-fill", MFD_CLOEXEC);
+  uint8_t *p;
+
+  if (fd < 0 || ftruncate (fd, (off_t) size) != 0) {
+    g_printerr ("gst-bench: cannot make %zu bytes of shared memory\n", size);
+    exit (1);
+  }
+  p = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close (fd);
+  if (p == MAP_FAILED) {
+    g_printerr ("gst-bench: cannot map %zu bytes\n", size);
+    exit (1);
+  }
+  memset (p, 1, size);
+  return p;
+}
+
+static void
+measure_fill (memcpy_limit * out, size_t ring)
+{
+  size_t ks[N_FILL_SLOTS] = { 1, 2, 3, 4, 0 };
+  size_t k_ring = ring / out->frame, size;
+  uint8_t *dst;
+
+  ks[N_FILL_SLOTS - 1] = MAX (k_ring, 5);
+  size = ks[N_FILL_SLOTS - 1] * out->frame;
+  dst = alloc_shared_touched (size);
+  for (int j = 0; j < N_FILL_SLOTS; j++) {
+    out->fill_slots[j] = ks[j];
+    out->fill[j] = time_fill (dst, ks[j], out->frame);
+  }
+  munmap (dst, size);
+}
+
 static void
 measure_memcpy (memcpy_limit * out, int n, const size_t * frames,
     const size_t * rings)
@@ -1051,6 +1127,9 @@ measure_memcpy (memcpy_limit * out, int n, const size_t * frames,
         frames[i]);
     out[i].like_writer = time_memcpy (src, slots, dst, rings[i] / frames[i],
         frames[i]);
+    out[i].fill_slots[0] = 0;
+    if (frames[i] >= 1024 * 1024)
+      measure_fill (&out[i], rings[i]);
   }
   munmap (src, pool);
   munmap (dst, pool);
@@ -2216,6 +2295,16 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
           "writer (payloads into a ring) %8.1f us (%5.1f GB/s)\n",
           ml[i].frame, ml[i].ram.us, ml[i].ram.gbps, ml[i].like_writer.us,
           ml[i].like_writer.gbps);
+    for (int i = 0; i < n_ml; i++) {
+      if (ml[i].fill_slots[0] == 0)
+        continue;
+      printf ("  memset %9zu B into k frames of shared memory in turn "
+          "(a producer drawing into a ring of k frames):", ml[i].frame);
+      for (int j = 0; j < N_FILL_SLOTS; j++)
+        printf ("%s k=%zu %.1f us", j ? "," : "", ml[i].fill_slots[j],
+            ml[i].fill[j].us);
+      printf ("\n");
+    }
     if (sl)
       printf ("  sem_post/sem_wait round trip (two wakes) between two "
           "processes: %.1f us on one CPU, %.1f us across two CPUs; across "
@@ -2397,6 +2486,9 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
+  /* the writers are other processes: they take it from the environment */
+  if (opt_zerosink_props != NULL)
+    g_setenv ("ZB_BENCH_ZEROSINK", opt_zerosink_props, TRUE);
 
   if (opt_role == NULL)
     return run_driver ();
