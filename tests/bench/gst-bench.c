@@ -1017,10 +1017,29 @@ alloc_touched (size_t size)
   return p;
 }
 
-/* µs per frame copying frame bytes from src (ns frames) to dst (nd
- * frames), consecutively; median of 3 timings of about 0.3 s. */
+/* What is timed per frame: frame bytes copied from src (ns frames) to dst
+ * (nd frames), consecutively; or, with src NULL, frame bytes filled into
+ * the nd frames of dst in turn. */
+typedef struct
+{
+  uint8_t *src, *dst;
+  size_t ns, nd, frame;
+} copy_job;
+
+static void
+copy_job_run (const copy_job * job, uint64_t i)
+{
+  uint8_t *to = job->dst + (i % job->nd) * job->frame;
+
+  if (job->src)
+    memcpy (to, job->src + (i % job->ns) * job->frame, job->frame);
+  else
+    memset (to, (int) i, job->frame);
+}
+
+/* µs per frame of job; median of 3 timings of about 0.3 s. */
 static copy_limit
-time_memcpy (uint8_t * src, size_t ns, uint8_t * dst, size_t nd, size_t frame)
+time_copy_job (const copy_job * job)
 {
   double v[3];
   uint64_t i = 0;
@@ -1032,41 +1051,31 @@ time_memcpy (uint8_t * src, size_t ns, uint8_t * dst, size_t nd, size_t frame)
 
     do {
       for (int k = 0; k < 8; k++, i++, n++)
-        memcpy (dst + (i % nd) * frame, src + (i % ns) * frame, frame);
+        copy_job_run (job, i);
       t = now_ns ();
     } while (t - t0 < 300000000);
     if (rep >= 0)
       v[rep] = (double) (t - t0) / 1e3 / (double) n;
   }
   l.us = median (v, 3);
-  l.gbps = (double) frame / l.us / 1e3;
+  l.gbps = (double) job->frame / l.us / 1e3;
   return l;
 }
 
-/* µs per frame filling frame bytes into k slots of dst in turn; median of
- * 3 timings of about 0.3 s. */
+static copy_limit
+time_memcpy (uint8_t * src, size_t ns, uint8_t * dst, size_t nd, size_t frame)
+{
+  copy_job job = { src, dst, ns, nd, frame };
+
+  return time_copy_job (&job);
+}
+
 static copy_limit
 time_fill (uint8_t * dst, size_t k, size_t frame)
 {
-  double v[3];
-  uint64_t i = 0;
-  copy_limit l;
+  copy_job job = { NULL, dst, 0, k, frame };
 
-  for (int rep = -1; rep < 3; rep++) {
-    int64_t t0 = now_ns (), t;
-    uint64_t n = 0;
-
-    do {
-      for (int j = 0; j < 4; j++, i++, n++)
-        memset (dst + (i % k) * frame, (int) i, frame);
-      t = now_ns ();
-    } while (t - t0 < 300000000);
-    if (rep >= 0)
-      v[rep] = (double) (t - t0) / 1e3 / (double) n;
-  }
-  l.us = median (v, 3);
-  l.gbps = (double) frame / l.us / 1e3;
-  return l;
+  return time_copy_job (&job);
 }
 
 /* Shared memory as a ring is (tmpfs, MAP_SHARED), every page touched. */
