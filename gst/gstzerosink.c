@@ -596,8 +596,6 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
-/* Check the ring against the caps and write the metadata.  Posts and
- * returns FALSE on failure. */
 /* The compact window for a ring of @payload bytes (see the property). */
 static guint64
 gst_zero_sink_compact_bytes (GstZeroSink * self, guint64 payload)
@@ -611,6 +609,8 @@ gst_zero_sink_compact_bytes (GstZeroSink * self, guint64 payload)
   return (guint64) window < payload ? (guint64) window : 0;
 }
 
+/* Check the ring against the caps and write the metadata.  Posts and
+ * returns FALSE on failure. */
 static gboolean
 gst_zero_sink_describe (GstZeroSink * self, GstZeroWriterConn * c)
 {
@@ -997,25 +997,6 @@ gst_zero_sink_event (GstBaseSink * bsink, GstEvent * event)
   return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
 }
 
-/* The reader left: wait for a new one on the same name and describe the
- * stream to it again. */
-static GstFlowReturn
-gst_zero_sink_reconnect (GstZeroSink * self, const gchar * why)
-{
-  GstFlowReturn ret;
-
-  GST_WARNING_OBJECT (self, "reader of \"%s\" is gone, waiting for a new "
-      "one (%s)", self->name, why);
-  gst_zero_sink_drop_conn (self);
-  ret = gst_zero_sink_connect (self, FALSE);
-  if (ret == GST_FLOW_OK) {
-    /* Upstream still holds a pool bound to the old reader: ask it to
-     * renegotiate so it gets one for the new ring. */
-    gst_pad_push_event (GST_BASE_SINK_PAD (self), gst_event_new_reconfigure ());
-  }
-  return ret;
-}
-
 /* Called from render, with the preroll lock held: wait for the reader
  * with that lock released, as GstBaseSink does while it waits for the
  * clock, so that state changes (PAUSED<->PLAYING) and queries of the
@@ -1044,8 +1025,9 @@ gst_zero_sink_wait_reader (GstZeroSink * self, GstBuffer * buf)
   }
   if (ret != GST_FLOW_OK)
     return ret;
-  /* Upstream negotiated its allocation with no ring to offer: ask again
-   * so that it can write straight into this one. */
+  /* Upstream negotiated its allocation with no ring to offer, or holds a
+   * pool bound to a reader that left: ask again so that it can write
+   * straight into this ring. */
   gst_pad_push_event (GST_BASE_SINK_PAD (self), gst_event_new_reconfigure ());
   if (G_UNLIKELY (bsink->flushing))
     return GST_FLOW_FLUSHING;
@@ -1169,12 +1151,12 @@ again:
       break;
     case ZB_EREADERGONE:
       if (self->reconnect) {
-        ret = gst_zero_sink_reconnect (self, detail);
-        if (ret == GST_FLOW_FLUSHING)
-          ret = gst_base_sink_wait_preroll (bsink);
-        if (ret == GST_FLOW_OK)
-          goto again;
-        break;
+        /* Wait for a new reader on the same name as for the first one
+         * (describing the stream to it again), then this frame again. */
+        GST_WARNING_OBJECT (self, "reader of \"%s\" is gone, waiting for a "
+            "new one (%s)", self->name, detail);
+        gst_zero_sink_drop_conn (self);
+        goto again;
       }
       GST_ZERO_ELEMENT_ERROR (self, RESOURCE, WRITE, rc, detail,
           "The reader of buffer \"%s\" is gone", self->name);
