@@ -1576,19 +1576,6 @@ gst_zero_filter_propose_allocation (GstBaseTransform * trans,
 {
   GstZeroFilter *self = GST_ZERO_FILTER (trans);
   GstZeroWriterConn *c = NULL;
-  GstBufferPool *pool;
-  GstCaps *caps;
-  GstZeroPacking packing;
-  zb_writer *w;
-  gsize size, max;
-
-  gst_query_parse_allocation (query, &caps, NULL);
-  /* Upstream draws into the ring only frames already in the layout that
-   * goes on the wire. */
-  if (caps == NULL || !gst_zero_packing_init (&packing, caps)
-      || !packing.default_packed)
-    return TRUE;
-  size = gst_zero_packing_size (&packing);
 
   g_mutex_lock (&self->lock);
   if (self->conn)
@@ -1596,21 +1583,11 @@ gst_zero_filter_propose_allocation (GstBaseTransform * trans,
   g_mutex_unlock (&self->lock);
   if (c == NULL)
     return TRUE;
-
-  w = gst_zero_writer_conn_begin_call (c);
-  max = w ? zb_writer_max_frame_size (w) : 0;
-  if (w)
-    gst_zero_writer_conn_end_call (c);
-  pool = size > 0 && size <= max ? gst_zero_ring_pool_new (c, caps, size) :
-      NULL;
+  /* Video goes tightly packed: upstreams that read a video meta draw
+   * padded widths straight into NAME_request too. */
+  if (gst_zero_ring_pool_propose (c, query, TRUE))
+    GST_DEBUG_OBJECT (self, "proposed a ring pool");
   gst_zero_writer_conn_unref (c);
-  if (pool == NULL)
-    return TRUE;
-
-  gst_query_add_allocation_pool (query, pool, size, 0, 0);
-  gst_object_unref (pool);
-  GST_DEBUG_OBJECT (self, "proposed a ring pool of %" G_GSIZE_FORMAT
-      "-byte buffers", size);
   return TRUE;
 }
 

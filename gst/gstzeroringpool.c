@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gstzeroringpool.h"
+#include "gstzerometa.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_zero_ring_pool_debug);
 #define GST_CAT_DEFAULT gst_zero_ring_pool_debug
@@ -586,4 +587,54 @@ GstBufferPool *
 gst_zero_ring_pool_new_packed (GstZeroWriterConn * conn, GstCaps * caps)
 {
   return gst_zero_ring_pool_make (conn, caps, 0, TRUE);
+}
+
+gboolean
+gst_zero_ring_pool_propose (GstZeroWriterConn * conn, GstQuery * query,
+    gboolean pack)
+{
+  GstZeroPacking packing;
+  GstBufferPool *pool = NULL;
+  GstCaps *caps;
+  gboolean packed = FALSE;
+  zb_writer *w;
+  gsize size, max, query_size;
+
+  gst_query_parse_allocation (query, &caps, NULL);
+  if (caps == NULL || conn == NULL)
+    return FALSE;
+  /* Frames must come out at the size the caps promise: only fixed-size
+   * raw video gets ring memory. */
+  if (pack && gst_zero_packing_init (&packing, caps)) {
+    /* the writer lays out any stride a video meta describes */
+    if (packing.simple)
+      gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+    size = gst_zero_packing_size (&packing);
+    packed = !packing.default_packed;
+  } else {
+    size = gst_zero_meta_frame_size (caps);
+  }
+  if (size == 0)
+    return FALSE;
+
+  w = gst_zero_writer_conn_begin_call (conn);
+  max = w ? zb_writer_max_frame_size (w) : 0;
+  if (w)
+    gst_zero_writer_conn_end_call (conn);
+  if (size <= max)
+    pool = packed ? gst_zero_ring_pool_new_packed (conn, caps) :
+        gst_zero_ring_pool_new (conn, caps, size);
+  if (pool == NULL)
+    return FALSE;
+
+  /* A packed pool is proposed with the size upstream's own layout needs:
+   * only an upstream that reads its video meta gets its smaller frames
+   * (see gst_zero_ring_pool_new_packed()). */
+  query_size = packed ? GST_VIDEO_INFO_SIZE (&packing.info) : size;
+  gst_query_add_allocation_pool (query, pool, query_size, 0, 0);
+  gst_object_unref (pool);
+  GST_DEBUG ("proposed a ring pool of %" G_GSIZE_FORMAT "-byte buffers%s",
+      size, packed ? " with packed rows, for upstreams that read video meta" :
+      "");
+  return TRUE;
 }

@@ -51,6 +51,14 @@ GstBufferPool *gst_zero_ring_pool_new_packed (GstZeroWriterConn * conn,
 
 /* The reservation @buffer's only memory wraps (the owner to pass to
  * gst_zero_writer_conn_write()), or NULL when it is not ring memory. */
+/* Answers an allocation @query for frames written through @conn: a ring
+ * pool when the caps' frames fit the ring (fixed-size raw video; with
+ * @pack, the packed pool and GstVideoMeta support where rows would be
+ * padded).  Takes its own reference to @conn.  TRUE when a pool was
+ * added. */
+gboolean gst_zero_ring_pool_propose (GstZeroWriterConn * conn,
+    GstQuery * query, gboolean pack);
+
 gconstpointer gst_zero_ring_pool_buffer_owner (GstBuffer * buffer);
 
 /* @buffer went through render: if it came from a ring pool it no longer

@@ -915,29 +915,6 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 {
   GstZeroSink *self = GST_ZERO_SINK (bsink);
   GstZeroWriterConn *c = NULL;
-  GstZeroPacking packing;
-  GstBufferPool *pool;
-  GstCaps *caps;
-  gboolean need_pool, packed = FALSE;
-  zb_writer *w;
-  gsize size, max, query_size;
-
-  gst_query_parse_allocation (query, &caps, &need_pool);
-  if (caps == NULL)
-    return TRUE;
-  /* Frames must come out at the size the caps promise: only fixed-size
-   * raw video gets ring memory. */
-  if (self->pack && gst_zero_packing_init (&packing, caps)) {
-    /* render lays out any stride */
-    if (packing.simple)
-      gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
-    size = gst_zero_packing_size (&packing);
-    packed = !packing.default_packed;
-  } else {
-    size = gst_zero_meta_frame_size (caps);
-  }
-  if (size == 0)
-    return TRUE;
 
   /* The query comes from an upstream thread: hold our own reference. */
   g_mutex_lock (&self->lock);
@@ -946,28 +923,9 @@ gst_zero_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   g_mutex_unlock (&self->lock);
   if (c == NULL)
     return TRUE;
-
-  w = gst_zero_writer_conn_begin_call (c);
-  max = w ? zb_writer_max_frame_size (w) : 0;
-  if (w)
-    gst_zero_writer_conn_end_call (c);
-  pool = NULL;
-  if (size <= max)
-    pool = packed ? gst_zero_ring_pool_new_packed (c, caps) :
-        gst_zero_ring_pool_new (c, caps, size);
+  if (gst_zero_ring_pool_propose (c, query, self->pack))
+    GST_DEBUG_OBJECT (self, "proposed a ring pool");
   gst_zero_writer_conn_unref (c);
-  if (pool == NULL)
-    return TRUE;
-
-  /* A packed pool is proposed with the size upstream's own layout needs:
-   * only an upstream that reads its video meta gets its smaller frames
-   * (see gst_zero_ring_pool_new_packed()). */
-  query_size = packed ? GST_VIDEO_INFO_SIZE (&packing.info) : size;
-  gst_query_add_allocation_pool (query, pool, query_size, 0, 0);
-  gst_object_unref (pool);
-  GST_DEBUG_OBJECT (self, "proposed a ring pool of %" G_GSIZE_FORMAT
-      "-byte buffers%s", size, packed ? " with packed rows, for upstreams "
-      "that read video meta" : "");
   return TRUE;
 }
 

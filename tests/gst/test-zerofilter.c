@@ -572,6 +572,94 @@ GST_START_TEST (test_zero_copy_both_ways)
 
 GST_END_TEST;
 
+/* Padded rows through the proposed pool: an upstream that reads video
+ * meta gets packed buffers of NAME_request (99-byte rows described by the
+ * meta) and draws the request in place: nothing copied either way. */
+GST_START_TEST (test_zero_copy_padded_rows)
+{
+  gchar *ch = unique_name ("zcodd");
+  Server *x = server_start (ch, H_INVERT, 0);
+  Filter f = filter_new (ch, "response-size", "64K", NULL);
+  GstCaps *caps = gst_caps_from_string (ODD_CAPS);
+  GstVideoInfo vinfo;
+  GstStructure *config;
+  GstQuery *query;
+  GstBufferPool *pool = NULL;
+  guint size = 0, i, n = 20;
+
+  server_run_thread (x);
+  fail_unless (gst_video_info_from_caps (&vinfo, caps));
+  gst_harness_add_propose_allocation_meta (f.h, GST_VIDEO_META_API_TYPE,
+      NULL);
+  gst_harness_set_src_caps (f.h, gst_caps_ref (caps));
+  query = gst_query_new_allocation (caps, TRUE);
+  fail_unless (gst_pad_peer_query (f.h->srcpad, query));
+  fail_unless (gst_query_find_allocation_meta (query,
+          GST_VIDEO_META_API_TYPE, NULL), "no video meta support offered");
+  fail_unless (gst_query_get_n_allocation_pools (query) > 0,
+      "zerofilter proposed no pool for padded rows");
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, &size, NULL, NULL);
+  fail_unless (pool != NULL);
+  /* proposed with the size of GStreamer's own (padded) layout */
+  fail_unless_equals_int (size, GST_VIDEO_INFO_SIZE (&vinfo));
+  /* what an upstream that reads video meta configures */
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, size, 0, 0);
+  gst_buffer_pool_config_add_option (config,
+      GST_BUFFER_POOL_OPTION_VIDEO_META);
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+
+  for (i = 0; i < n; i++) {
+    GstBuffer *buf = NULL;
+    GstVideoFrame frame;
+    guint px, y;
+
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buf,
+            NULL), GST_FLOW_OK);
+    fail_unless (gst_memory_is_type (gst_buffer_peek_memory (buf, 0),
+            "ZeroBufferRing"));
+    fail_unless (gst_buffer_get_video_meta (buf) != NULL);
+    fail_unless (gst_video_frame_map (&frame, &vinfo, buf, GST_MAP_WRITE));
+    fail_unless_equals_int (GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0),
+        ODD_ROW);
+    for (y = 0; y < ODD_H; y++) {
+      guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
+          y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+
+      for (px = 0; px < ODD_ROW; px++)
+        row[px] = (guint8) (i * 7 + y * 31 + px);
+    }
+    gst_video_frame_unmap (&frame);
+    GST_BUFFER_PTS (buf) = i * GST_SECOND / 30;
+    GST_BUFFER_DTS (buf) = i * GST_SECOND / 30 + 1;
+    GST_BUFFER_DURATION (buf) = GST_SECOND / 30;
+    GST_BUFFER_OFFSET (buf) = i;
+    GST_BUFFER_OFFSET_END (buf) = i + 1;
+    fail_unless_equals_int (gst_harness_push (f.h, buf), GST_FLOW_OK);
+    while (gst_harness_buffers_in_queue (f.h) > 0) {
+      GstBuffer *out = gst_harness_pull (f.h);
+
+      assert_odd_answer (out, i);
+      gst_buffer_unref (out);
+    }
+  }
+  fail_unless_equals_uint64 (counter (&f, "frames-answered"), n);
+  fail_unless_equals_uint64 (counter (&f, "requests-copied"), 0);
+  fail_unless_equals_uint64 (counter (&f, "answers-copied"), 0);
+
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+  gst_query_unref (query);
+  gst_caps_unref (caps);
+  filter_free (&f);
+  server_free (x);
+  assert_channel_gone (ch);
+  g_free (ch);
+}
+
+GST_END_TEST;
+
 /* An answer that misses timeout-ms drops its frame; when it comes later it
  * is recognised and discarded, and every later frame gets its own
  * answer. */
@@ -1200,6 +1288,7 @@ zerofilter_suite (void)
   tcase_add_test (tc, test_odd_rows_lent_with_meta);
   tcase_add_test (tc, test_odd_rows_in_flight);
   tcase_add_test (tc, test_zero_copy_both_ways);
+  tcase_add_test (tc, test_zero_copy_padded_rows);
   tcase_add_test (tc, test_late_answer_discarded);
   tcase_add_test (tc, test_timeout_error);
   tcase_add_test (tc, test_server_gone);
