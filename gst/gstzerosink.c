@@ -295,7 +295,7 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       "Bytes at the start of the ring that frames keep to while the reader "
       "keeps up (back to the start, behind a wrap marker, once a frame "
       "would start past them): memory that stays in the caches, at the cost "
-      "of room for only about this many bytes when the reader stalls right "
+      "of room for as little as one frame when the reader stalls right "
       "after such a wrap. 0 = off (frames all around the ring)",
       0, G_MAXINT64, DEFAULT_COMPACT_WINDOW,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);

@@ -497,12 +497,9 @@ place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
           "than the %llu-byte ring", w->name, (unsigned long long) free_bytes,
           (unsigned long long) P);
     /* Early: the free space runs from write_pos round to the reader's
-     * position, so tail + 2T free means the start has room for this frame
-     * and the next; and the reader is at most compact bytes behind.  Room
-     * for one only would make the next frame wait until the reader has
-     * passed the marker: writer and reader in lock-step. */
-    if (early && free_bytes >= *tail + 2 * T
-        && P - free_bytes <= w->compact) {
+     * position, so tail + T free means the start is free; and the reader
+     * is at most compact bytes behind. */
+    if (early && free_bytes >= *tail + T && P - free_bytes <= w->compact) {
       *wrap = 1;
       break;
     }

@@ -221,15 +221,15 @@ typedef struct zb_writer_options
   /* Compact placement: 0 (default) places frames one after another all
    * around the ring.  N > 0: a frame that would start at offset N or
    * later goes to the ring's start instead (behind a wrap marker, as any
-   * wrap) when the reader has freed room for two frames there and is no
-   * more than N bytes behind.  A reader that keeps up then finds every
-   * frame within the first N bytes plus one frame, memory that stays in
-   * the caches;
+   * wrap) when the reader has freed that start and is no more than N
+   * bytes behind.  A reader that keeps up then finds every frame within
+   * the first N bytes plus one frame, memory that stays in the caches;
    * a reader that falls behind gets the whole ring as before.  Still v1:
    * every reader follows wrap markers.  The cost: the bytes skipped at
    * the end count as used until the reader passes the marker, so a reader
-   * that stalls just after an early wrap leaves the writer about N bytes
-   * (at least two frames, not the whole ring) to fill meanwhile. */
+   * that stalls just after an early wrap, holding the frame before the
+   * marker, leaves the writer room for as little as one frame (not the
+   * whole ring) until it reads on. */
   uint64_t compact_bytes;
 } zb_writer_options;
 
