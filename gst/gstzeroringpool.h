@@ -54,8 +54,8 @@ GstBufferPool *gst_zero_ring_pool_new_packed (GstZeroWriterConn * conn,
 /* Answers an allocation @query for frames written through @conn: a ring
  * pool when the caps' frames fit the ring (fixed-size raw video; with
  * @pack, the packed pool and GstVideoMeta support where rows would be
- * padded).  Takes its own reference to @conn.  TRUE when a pool was
- * added. */
+ * padded).  The pool takes its own reference to @conn; the caller
+ * keeps @conn alive for the call.  TRUE when a pool was added. */
 gboolean gst_zero_ring_pool_propose (GstZeroWriterConn * conn,
     GstQuery * query, gboolean pack);
 
