@@ -636,6 +636,21 @@ pusher (gpointer data)
   return refs;
 }
 
+/* Stops @c's pusher (when it has one) and @pipeline; what the pusher
+ * returned (its slot references), or NULL. */
+static gpointer
+writer_stop (child * c, GstElement * pipeline)
+{
+  g_atomic_int_set (&c->stop, 1);
+  if (c->appsrc) {
+    g_mutex_lock (&c->slot_lock);
+    g_cond_broadcast (&c->slot_cond);
+    g_mutex_unlock (&c->slot_lock);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  return c->pusher ? g_thread_join (c->pusher) : NULL;
+}
+
 static gboolean
 on_signal (gpointer data)
 {
@@ -836,15 +851,7 @@ run_writer (void)
         NULL);
   }
   gst_object_unref (sink);
-  g_atomic_int_set (&c.stop, 1);
-  if (c.appsrc) {
-    g_mutex_lock (&c.slot_lock);
-    g_cond_broadcast (&c.slot_cond);
-    g_mutex_unlock (&c.slot_lock);
-  }
-  gst_element_set_state (c.pipeline, GST_STATE_NULL);
-  if (c.pusher)
-    refs = g_thread_join (c.pusher);
+  refs = writer_stop (&c, c.pipeline);
 
   f = fopen (opt_result, "w");
   if (f == NULL)
@@ -925,15 +932,7 @@ run_filter (void)
       &req_copied, "answers-copied", &ans_copied, "round-trip-mean",
       &rtt_mean, NULL);
   gst_object_unref (filter);
-  g_atomic_int_set (&cw.stop, 1);
-  if (cw.appsrc) {
-    g_mutex_lock (&cw.slot_lock);
-    g_cond_broadcast (&cw.slot_cond);
-    g_mutex_unlock (&cw.slot_lock);
-  }
-  gst_element_set_state (cr.pipeline, GST_STATE_NULL);
-  if (cw.pusher)
-    refs = g_thread_join (cw.pusher);
+  refs = writer_stop (&cw, cr.pipeline);
 
   f = fopen (opt_result, "w");
   if (f == NULL)
