@@ -88,7 +88,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_sink_debug);
 #define DEFAULT_WRITE_TIMEOUT -1
 #define DEFAULT_ON_FULL GST_ZERO_SINK_ON_FULL_BLOCK
 #define DEFAULT_ON_READER_LOST GST_ZERO_SINK_ON_READER_LOST_ERROR
-#define DEFAULT_COMPACT_WINDOW 0
+#define DEFAULT_COMPACT_WINDOW -1
 #define DEFAULT_SPIN_US 0
 #define DEFAULT_PACKED_ROWS TRUE
 
@@ -294,10 +294,12 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       g_param_spec_int64 ("compact-window", "Compact window",
       "Bytes at the start of the ring that frames keep to while the reader "
       "keeps up (back to the start, behind a wrap marker, once a frame "
-      "would start past them): memory that stays in the caches, at the cost "
-      "of room for as little as one frame when the reader stalls right "
-      "after such a wrap. 0 = off (frames all around the ring)",
-      0, G_MAXINT64, DEFAULT_COMPACT_WINDOW,
+      "would start past them): memory that stays in the caches. A reader "
+      "that holds the writer up for more than 2 ms behind such a wrap "
+      "pauses it (1 s, doubling up to 64 s), so that a stalling reader gets "
+      "the whole ring. -1 = two frames of the caps (off for caps without a "
+      "fixed frame size), 0 = off (frames all around the ring)",
+      -1, G_MAXINT64, DEFAULT_COMPACT_WINDOW,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_PACKED_ROWS] =
       g_param_spec_boolean ("packed-rows", "Packed rows",
@@ -605,6 +607,10 @@ gst_zero_sink_compact_bytes (GstZeroSink * self, guint64 payload)
   GST_OBJECT_LOCK (self);
   window = self->compact_window;
   GST_OBJECT_UNLOCK (self);
+  /* Two frames: the one the reader (or downstream of it) still holds and
+   * the one being written; the next one goes back to the start. */
+  if (window < 0)
+    window = self->frame_size ? 2 * zb_frame_footprint (self->frame_size) : 0;
   /* a window as large as the ring is no window */
   return (guint64) window < payload ? (guint64) window : 0;
 }

@@ -468,10 +468,12 @@ gst_zero_writer_conn_write_full (GstZeroWriterConn * c, GstBuffer * buffer,
 
     zb_writer_get_stats (w, &st);
     result->payload_size = st.payload_size;
-    result->free_bytes = st.free_bytes;
+    /* A wrap's tail is no backlog: with compact placement it would show a
+     * reader that keeps up as a ring 80-95 % full every other frame. */
+    result->free_bytes = MIN (st.free_bytes + st.unread_tail, st.payload_size);
     if (rc == ZB_OK)
       result->utilization = gst_zero_health_utilization (st.payload_size,
-          st.free_bytes);
+          result->free_bytes);
   }
   gst_zero_writer_conn_end_call (c);
   return rc;

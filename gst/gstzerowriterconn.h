@@ -77,7 +77,7 @@ typedef struct
    * was reached (payload_size 0 when it was not): a full ring that made
    * the frame wait or drop shows here too. */
   guint64 payload_size;
-  guint64 free_bytes;
+  guint64 free_bytes;           /* counting a wrap's tail still out as free */
 } GstZeroWriteResult;
 
 /* Write @buffer (@size bytes) as one frame: commit it in place when

@@ -400,8 +400,8 @@ cpu_relax (void)
 #endif
 }
 
-static int64_t
-now_ns (void)
+int64_t
+zb_now_ns (void)
 {
   struct timespec ts;
 
@@ -417,7 +417,7 @@ zb_pace_note (zb_pace * pace)
   /* Only spinning reads the pace: no clock read per frame without it. */
   if (pace->spin_ns == 0)
     return;
-  now = now_ns ();
+  now = zb_now_ns ();
   if (pace->last_ns != 0) {
     int64_t gap = now - pace->last_ns;
 
@@ -437,14 +437,14 @@ zb_spin_for_change (const zb_pace * pace, _Atomic uint64_t * word,
 
   if (pace->spin_ns == 0 || pace->gap_ns == 0 || pace->gap_ns > pace->spin_ns)
     return 0;
-  end = now_ns () + pace->spin_ns;
+  end = zb_now_ns () + pace->spin_ns;
   for (i = 1;; i++) {
     if (ZB_LOAD_RELAXED (word) != seen)
       return 1;
     if (atomic_load_explicit (stop, memory_order_relaxed))
       return 0;
     /* The clock read costs more than a poll: look at it now and then. */
-    if ((i & 63) == 0 && now_ns () >= end)
+    if ((i & 63) == 0 && zb_now_ns () >= end)
       return 0;
     cpu_relax ();
   }

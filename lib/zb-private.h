@@ -116,6 +116,7 @@ const char *zb_error_box_copy (zb_error_box * box, char *out);
 /* Rounds up to a multiple of 64; saturates at UINT64_MAX. */
 uint64_t zb_round_up_64 (uint64_t v);
 int64_t zb_now_ms (void);
+int64_t zb_now_ns (void);
 /* Deadline helpers: timeout_ms < 0 means none. */
 int64_t zb_deadline (int timeout_ms);
 /* Milliseconds left (>= 0), or -1 when there is no deadline. */

@@ -59,6 +59,11 @@ struct zb_writer
 
   uint64_t compact;              /* zb_writer_options.compact_bytes */
   uint64_t frames, bytes, wraps, early_wraps, last_free;
+  uint64_t marker_tail;          /* the tail the last wrap's marker skips */
+  int last_wrap_early;          /* the last wrap was compact placement's */
+  uint64_t compact_stalls;      /* zb_writer_stats.compact_stalls */
+  int64_t compact_resume_ns;    /* no early wrap before (0: none pending) */
+  int64_t compact_backoff_ns;   /* the last suspension's length */
   void *meta_copy;
   _Atomic int interrupted;
   zb_pace pace;                 /* commits */
@@ -235,6 +240,31 @@ fail:
   return rc;
 }
 
+/* Map the pages a compact writer keeps to, at once: on a VM a page
+ * fault costs microseconds, and the first lap otherwise takes ~1500 of
+ * them per 6 MB frame.  The window and a frame of half its size (the
+ * default window is two frames): no page the writer would not touch
+ * anyway.  Contents are left alone; kernels before 5.14 just skip it. */
+static void
+compact_prefault (zb_writer * w, uint64_t compact)
+{
+  uint64_t len = compact + compact / 2;
+#ifdef MADV_POPULATE_WRITE
+  long page = sysconf (_SC_PAGESIZE);
+  uintptr_t start = (uintptr_t) w->ring, first;
+
+  if (w->ring == NULL || compact == 0 || page <= 0)
+    return;
+  if (len > w->P)
+    len = w->P;
+  first = start & ~(uintptr_t) (page - 1);
+  (void) madvise ((void *) first, len + (start - first), MADV_POPULATE_WRITE);
+#else
+  (void) w;
+  (void) len;
+#endif
+}
+
 int
 zb_writer_open_with_options (zb_writer ** out, const char *name,
     int timeout_ms, const zb_writer_options * options)
@@ -266,6 +296,7 @@ zb_writer_open_with_options (zb_writer ** out, const char *name,
     rc = try_connect (w, &retry);
     if (rc == ZB_OK) {
       zb_error_box_init (&w->err);
+      compact_prefault (w, w->compact);
       *out = w;
       return ZB_OK;
     }
@@ -466,6 +497,45 @@ check_frame (zb_writer * w, size_t size)
   return ZB_OK;
 }
 
+/* A wait this long for the room an early wrap gave up is a stall it
+ * caused: readers that keep up release within a wake-up (tens of us). */
+#define ZB_COMPACT_STALL_NS (2 * 1000000LL)
+/* Early wraps pause after such a stall, 1 s the first time, twice as
+ * long after each later one, up to 64 s. */
+#define ZB_COMPACT_PAUSE_NS (1000 * 1000000LL)
+#define ZB_COMPACT_PAUSE_MAX_NS (64 * ZB_COMPACT_PAUSE_NS)
+
+static int
+compact_paused (zb_writer * w)
+{
+  if (w->compact_resume_ns == 0)
+    return 0;
+  if (zb_now_ns () < w->compact_resume_ns)
+    return 1;
+  w->compact_resume_ns = 0;
+  return 0;
+}
+
+/* The writer waits for space that a sequential ring would have had: the
+ * last wrap was early and its tail is still out. */
+static int
+compact_confined (const zb_writer * w, uint64_t free_bytes)
+{
+  return w->last_wrap_early && w->marker_tail > 0
+      && w->P - free_bytes >= w->marker_tail + w->write_pos;
+}
+
+static void
+compact_stall (zb_writer * w, int64_t now)
+{
+  w->compact_stalls++;
+  w->compact_backoff_ns = w->compact_backoff_ns == 0 ? ZB_COMPACT_PAUSE_NS :
+      w->compact_backoff_ns * 2;
+  if (w->compact_backoff_ns > ZB_COMPACT_PAUSE_MAX_NS)
+    w->compact_backoff_ns = ZB_COMPACT_PAUSE_MAX_NS;
+  w->compact_resume_ns = now + w->compact_backoff_ns;
+}
+
 /* Waits until a frame of size bytes can be placed and says where: at
  * *pos, after skipping *tail bytes at the end when *wrap. */
 static int
@@ -476,8 +546,8 @@ place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
   const uint64_t P = w->P, T = zb_frame_footprint (size);
   uint64_t need, free_bytes;
   int idle = 0, rc;
-
   int early = 0;
+  int64_t confined_since = 0;   /* 0: not waiting for room given up */
 
   /* Never leave a tail of 1..15 bytes, where no marker fits (quirk 1). */
   *tail = P - w->write_pos;
@@ -485,7 +555,8 @@ place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
   need = *wrap ? *tail + T : T;
   /* Compact placement may go back to the start early (see the header):
    * the tail then holds a marker, as it does for any wrap. */
-  early = !*wrap && w->compact > 0 && w->write_pos >= w->compact;
+  early = !*wrap && w->compact > 0 && w->write_pos >= w->compact
+      && !compact_paused (w);
 
   for (;;) {
     if ((rc = check_reader (w, idle)) != ZB_OK)
@@ -505,6 +576,19 @@ place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
     }
     if (free_bytes >= need)
       break;
+    /* Blocked behind an early wrap's tail for longer than a wake-up:
+     * the reader does not keep up right now, so stop wrapping early for
+     * a while (a live source would lose frames to it). */
+    if (confined_since >= 0 && compact_confined (w, free_bytes)) {
+      int64_t now = zb_now_ns ();
+
+      if (confined_since == 0)
+        confined_since = now;
+      else if (now - confined_since >= ZB_COMPACT_STALL_NS) {
+        compact_stall (w, now);
+        confined_since = -1;    /* once per frame */
+      }
+    }
     if (atomic_load (&w->interrupted))
       return zb_fail (ZB_ECANCELED, "%s: write interrupted", w->name);
     if (deadline >= 0 && zb_remaining (deadline) == 0)
@@ -548,10 +632,12 @@ publish (zb_writer * w, uint64_t pos, uint64_t tail, int wrap, size_t size)
       memcpy (w->ring + w->write_pos, &marker, sizeof marker);
       w->written_count++;
     }
+    w->marker_tail = tail >= ZB_FRAME_HEADER_SIZE ? tail : 0;
     w->wraps++;
     /* the frame would have fit: compact placement chose to wrap */
-    if (tail == T || (tail > T && tail - T >= ZB_FRAME_HEADER_SIZE))
-      w->early_wraps++;
+    w->last_wrap_early = tail == T || (tail > T
+        && tail - T >= ZB_FRAME_HEADER_SIZE);
+    w->early_wraps += w->last_wrap_early;
   }
   h.payload_size = size;
   h.sequence_number = w->seq;
@@ -711,8 +797,11 @@ zb_writer_abandon (zb_writer * w)
 void
 zb_writer_set_compact (zb_writer * w, uint64_t compact_bytes)
 {
-  if (w != NULL)
-    w->compact = compact_bytes;
+  if (w == NULL)
+    return;
+  if (compact_bytes > w->compact)
+    compact_prefault (w, compact_bytes);
+  w->compact = compact_bytes;
 }
 
 void
@@ -749,10 +838,21 @@ zb_writer_get_stats (zb_writer * w, zb_writer_stats * s)
   s->bytes = w->bytes;
   s->wraps = w->wraps;
   s->early_wraps = w->early_wraps;
+  s->compact_stalls = w->compact_stalls;
   s->payload_size = w->P;
   s->metadata_size = w->M;
   s->free_bytes = w->base ? ZB_LOAD (&w->oieb->payload_free_bytes) :
       w->last_free;
+  /* Since the wrap every frame sits in [0, write_pos), and a reader gives
+   * space back in ring order (ours) or the tail at once (upstream), so
+   * while the tail is out the used space is at least tail + write_pos.
+   * Less means it came back.  (An upstream reader still holding frames of
+   * the last lap as large as the tail looks the same: the estimate is then
+   * low by the tail, less than a frame except after an early wrap.) */
+  s->unread_tail = 0;
+  if (w->marker_tail > 0 && s->free_bytes <= w->P
+      && w->P - s->free_bytes >= w->marker_tail + w->write_pos)
+    s->unread_tail = w->marker_tail;
 }
 
 const char *

@@ -229,7 +229,10 @@ typedef struct zb_writer_options
    * the end count as used until the reader passes the marker, so a reader
    * that stalls just after an early wrap, holding the frame before the
    * marker, leaves the writer room for as little as one frame (not the
-   * whole ring) until it reads on. */
+   * whole ring) until it reads on.  So a wait of more than 2 ms for that
+   * room pauses early wraps: 1 s after the first such stall, twice as
+   * long after each later one, up to 64 s (zb_writer_stats.compact_stalls
+   * counts them). */
   uint64_t compact_bytes;
 } zb_writer_options;
 
@@ -301,6 +304,15 @@ typedef struct zb_writer_stats
   uint64_t metadata_size;       /* M */
   uint64_t free_bytes;          /* payload_free_bytes as last seen */
   uint64_t early_wraps;         /* wraps made by compact placement */
+  /* Of the bytes free_bytes counts as used, those of the last wrap's tail
+   * while the reader has not yet given it back: skipped space, no frame.
+   * free_bytes + unread_tail is the room once the reader catches up; a
+   * gauge of how far behind the reader is should use it (an early wrap of
+   * compact placement otherwise shows an up-to-date reader as a full ring). */
+  uint64_t unread_tail;
+  /* Times the writer waited more than 2 ms for room an early wrap had
+   * given up; each pauses compact placement (1 s, doubling up to 64 s). */
+  uint64_t compact_stalls;
 } zb_writer_stats;
 
 ZB_API void zb_writer_get_stats (zb_writer * w, zb_writer_stats * stats);

@@ -1384,16 +1384,20 @@ GST_END_TEST;
 
 /* compact-window: with a reader that keeps up, every frame starts within
  * the window (the writer goes back to the start behind a marker); off, the
- * frames go all around the ring.  Either way the reader gets them all. */
+ * frames go all around the ring.  Either way the reader gets them all.
+ * The default (-1) is a window of two frames of the caps. */
 GST_START_TEST (test_compact_window)
 {
   const guint64 T = FRAME_TOTAL (SMALL_SIZE);
-  gint64 window;
+  const gint64 windows[] = { 0, 3 * T, -1 };
+  guint k;
 
-  for (window = 0; window <= (gint64) (2 * T); window += 2 * T) {
+  for (k = 0; k < G_N_ELEMENTS (windows); k++) {
+    gint64 window = windows[k];
     gchar *name = unique_name ("compact");
     zb_reader *r = make_reader (name, 16 * T, 1024);
-    Sink s = sink_new ("zerosink", NULL, "buffer-name", name,
+    Sink s = window < 0 ? sink_new ("zerosink", NULL, "buffer-name", name,
+        NULL) : sink_new ("zerosink", NULL, "buffer-name", name,
         "compact-window", window, NULL);
     guint64 max_pos = 0;
     zb_info info;
@@ -1407,6 +1411,8 @@ GST_START_TEST (test_compact_window)
       max_pos = MAX (max_pos, info.payload_write_pos);
       read_frame (r, SMALL_SIZE, i);
     }
+    if (window < 0)
+      window = 2 * T;
     if (window > 0)
       fail_unless (max_pos <= (guint64) window + T,
           "write_pos %" G_GUINT64_FORMAT " past the window", max_pos);
@@ -1435,6 +1441,12 @@ GST_START_TEST (test_properties)
   fail_unless_equals_int (v, 5000);
   g_object_get (sink, "write-timeout", &v, NULL);
   fail_unless_equals_int (v, -1);
+  {
+    gint64 w;
+
+    g_object_get (sink, "compact-window", &w, NULL);
+    fail_unless_equals_int64 (w, -1);
+  }
   gst_util_set_object_arg (G_OBJECT (sink), "on-full", "drop");
   g_object_get (sink, "on-full", &v, NULL);
   fail_unless_equals_int (v, 1);

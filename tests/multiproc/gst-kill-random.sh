@@ -63,7 +63,8 @@ CAPS="video/x-raw,format=RGB,width=160,height=120,framerate=1000/1"
 SRC=(videotestsrc pattern=ball)
 # Rings of exactly four (gst) or sixteen (tool) frames with headers: the
 # writer then never writes a wrap marker, so payload_written_count counts
-# frames only.  Small, so a slowed reader fills them at once.
+# frames only (zerosink with compact-window=0: its default wraps early,
+# behind markers).  Small, so a slowed reader fills them at once.
 RING=230464         # 4 x (57600 + 16)
 CLI_RING=256K
 CLI_SIZE=16368      # 16 x (16368 + 16) = 256K
@@ -190,7 +191,7 @@ writer_round () {
     RX=$PID
     wait_shm "$NAME" "$RX" 10 || fail "round $r: no buffer from zerosrc"
     gst_start "tx$r" "${SRC[@]}" num-buffers=$REF ! "$CAPS" \
-      ! zerosink buffer-name="$NAME" sync=false
+      ! zerosink buffer-name="$NAME" sync=false compact-window=0
   else
     local slow=()
     [ "$moment" = full ] && slow=(--release-delay 0.001)
@@ -216,7 +217,7 @@ writer_round () {
 the writer never attached"
     if [ "$kind" = zerosrc ]; then
       gst_start "tx2-$r" "${SRC[@]}" num-buffers=20 ! "$CAPS" \
-        ! zerosink buffer-name="$NAME" sync=false
+        ! zerosink buffer-name="$NAME" sync=false compact-window=0
       expect_exit "$PID" 30 0 "round $r: second writer"
       expect_exit "$RX" 30 0 "round $r: zerosrc"
       check_prefix "rx$r" 20
