@@ -812,6 +812,8 @@ run_writer (void)
         g_getenv ("ZB_BENCH_ZEROSINK") ? g_getenv ("ZB_BENCH_ZEROSINK") : "");
   else if (g_str_equal (opt_transport, "none"))
     sink_desc = g_strdup ("fakesink name=sink");
+  else if (g_str_equal (opt_transport, "queue"))
+    sink_desc = g_strdup ("queue max-size-buffers=1 ! fakesink name=sink");
   else
     sink_desc = g_strdup_printf ("shmsink name=sink socket-path=%s "
         "shm-size=%" G_GINT64_FORMAT " wait-for-connection=true", opt_name,
@@ -981,9 +983,10 @@ typedef struct
   size_t frame;
   copy_limit ram;               /* pools far larger than the cache */
   copy_limit like_writer;       /* appsrc's payloads into a ring */
-  /* memset of a frame into k slots of shared memory taken in turn, as a
-   * producer drawing into a ring (or a pool) of k frames does: what the
-   * working set costs (pool cases only, frames of 1 MB and more) */
+  /* memcpy of one cached frame into k slots of shared memory taken in
+   * turn, as videotestsrc with a still pattern (it copies the frame it
+   * drew once) into a ring (or a pool) of k frames does: what the working
+   * set costs (pool cases only, frames of 1 MB and more) */
   size_t fill_slots[N_FILL_SLOTS];
   copy_limit fill[N_FILL_SLOTS];
 } memcpy_limit;
@@ -1017,8 +1020,7 @@ alloc_touched (size_t size)
 }
 
 /* What is timed per frame: frame bytes copied from src (ns frames) to dst
- * (nd frames), consecutively; or, with src NULL, frame bytes filled into
- * the nd frames of dst in turn. */
+ * (nd frames), each taken in turn. */
 typedef struct
 {
   uint8_t *src, *dst;
@@ -1030,10 +1032,7 @@ copy_job_run (const copy_job * job, uint64_t i)
 {
   uint8_t *to = job->dst + (i % job->nd) * job->frame;
 
-  if (job->src)
-    memcpy (to, job->src + (i % job->ns) * job->frame, job->frame);
-  else
-    memset (to, (int) i, job->frame);
+  memcpy (to, job->src + (i % job->ns) * job->frame, job->frame);
 }
 
 /* µs per frame of job; median of 3 timings of about 0.3 s. */
@@ -1069,14 +1068,6 @@ time_memcpy (uint8_t * src, size_t ns, uint8_t * dst, size_t nd, size_t frame)
   return time_copy_job (&job);
 }
 
-static copy_limit
-time_fill (uint8_t * dst, size_t k, size_t frame)
-{
-  copy_job job = { NULL, dst, 0, k, frame };
-
-  return time_copy_job (&job);
-}
-
 /* Shared memory as a ring is (tmpfs, MAP_SHARED), every page touched. */
 static uint8_t *
 alloc_shared_touched (size_t size)
@@ -1103,16 +1094,18 @@ measure_fill (memcpy_limit * out, size_t ring)
 {
   size_t ks[N_FILL_SLOTS] = { 1, 2, 3, 4, 0 };
   size_t k_ring = ring / out->frame, size;
-  uint8_t *dst;
+  uint8_t *src, *dst;
 
   ks[N_FILL_SLOTS - 1] = MAX (k_ring, 5);
   size = ks[N_FILL_SLOTS - 1] * out->frame;
+  src = alloc_touched (out->frame);
   dst = alloc_shared_touched (size);
   for (int j = 0; j < N_FILL_SLOTS; j++) {
     out->fill_slots[j] = ks[j];
-    out->fill[j] = time_fill (dst, ks[j], out->frame);
+    out->fill[j] = time_memcpy (src, 1, dst, ks[j], out->frame);
   }
   munmap (dst, size);
+  munmap (src, out->frame);
 }
 
 static void
@@ -2010,7 +2003,8 @@ run_filter_pair (const bench_case * bc, int frames, double deadline_s)
  * pusher, pacing and stamping): roughly the part of every writer's CPU that
  * is not the transport.  Median of runs. */
 static double
-writer_floor (const bench_case * bc, int frames, int runs, double *fps)
+writer_floor (const bench_case * bc, const char *transport, int frames,
+    int runs, double *fps)
 {
   double v[MAX_RUNS], r[MAX_RUNS];
 
@@ -2021,7 +2015,7 @@ writer_floor (const bench_case * bc, int frames, int runs, double *fps)
     GHashTable *h;
 
     g_ptr_array_add (args, g_strdup ("--role=writer"));
-    g_ptr_array_add (args, g_strdup ("--transport=none"));
+    g_ptr_array_add (args, g_strdup_printf ("--transport=%s", transport));
     g_ptr_array_add (args, g_strdup_printf ("--caps=%s", bc->caps));
     g_ptr_array_add (args, g_strdup ("--name=none"));
     g_ptr_array_add (args, g_strdup_printf ("--frame=%zu", bc->frame));
@@ -2095,6 +2089,8 @@ typedef struct
   int runs, frames;
   double floor_us;              /* writer harness alone, NAN if not run */
   double floor_fps;
+  double queue_us;              /* pool cases: producer ! queue ! fakesink */
+  double queue_fps;
   /* other: shm, or the zerofilter round trips of a filter case */
   run_result zero[MAX_RUNS], other[MAX_RUNS];
 } case_result;
@@ -2240,11 +2236,17 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
           cell (med_field (rs, c->runs, OFF (r_grow)), 0, 0, ""),
           cell (med_field (rs, c->runs, OFF (r_shmem)), 0, 0, ""));
     }
-    if (!isnan (c->floor_us) && c->bc->pool)
+    if (!isnan (c->floor_us) && c->bc->pool) {
       printf ("  producer alone (videotestsrc ! fakesink, drawing into its "
           "own buffers): %.1f us/frame, %.0f frames/s, a ceiling for any "
           "transport\n", c->floor_us, c->floor_fps);
-    else if (!isnan (c->floor_us))
+      /* the same frames handed from one thread to another: what a
+       * transport adds at the least, without crossing processes */
+      if (!isnan (c->queue_us))
+        printf ("  producer with one thread boundary (videotestsrc ! queue "
+            "max-size-buffers=1 ! fakesink, one process): %.1f us/frame, "
+            "%.0f frames/s\n", c->queue_us, c->queue_fps);
+    } else if (!isnan (c->floor_us))
       printf ("  harness alone (appsrc ! fakesink, same pusher and stamping): "
           "writer %.1f us/frame, %.0f frames/s\n", c->floor_us,
           c->floor_fps);
@@ -2306,8 +2308,9 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
     for (int i = 0; i < n_ml; i++) {
       if (ml[i].fill_slots[0] == 0)
         continue;
-      printf ("  memset %9zu B into k frames of shared memory in turn "
-          "(a producer drawing into a ring of k frames):", ml[i].frame);
+      printf ("  memcpy %9zu B of one cached frame into k frames of shared "
+          "memory in turn (videotestsrc with a still pattern into a ring of "
+          "k frames):", ml[i].frame);
       for (int j = 0; j < N_FILL_SLOTS; j++)
         printf ("%s k=%zu %.1f us", j ? "," : "", ml[i].fill_slots[j],
             ml[i].fill[j].us);
@@ -2433,8 +2436,10 @@ run_driver (void)
     printf ("%s: %d runs of %d frames per transport\n", bc->label, c->runs,
         c->frames);
     fflush (stdout);
-    c->floor_us = writer_floor (bc, c->frames, MIN (c->runs, 3),
+    c->floor_us = writer_floor (bc, "none", c->frames, MIN (c->runs, 3),
         &c->floor_fps);
+    c->queue_us = bc->pool ? writer_floor (bc, "queue", c->frames,
+        MIN (c->runs, 3), &c->queue_fps) : NAN;
     for (int k = 0; k < c->runs && !aborted && !skipped; k++) {
       double dl = bc->pool ? opt_pool_deadline : opt_deadline;
 
