@@ -7,7 +7,8 @@
 #
 # Builds nothing.  meson's benchmark passes ZB_SOAK and the GStreamer
 # environment; run by hand, point SOAK_BUILD at a build directory.
-# Optional: SOAK_SEED (1), SOAK_TIMEOUT (s, 3600), SOAK_RSS_SLACK_KB (1024:
+# Optional: SOAK_SEED (1), SOAK_COMPACT (zerosink compact-window, bytes;
+# 0 = off), SOAK_TIMEOUT (s, 3600), SOAK_RSS_SLACK_KB (1024:
 # the VmRSS growth that still counts as flat).  Growth is the peak of the
 # last five of the ten samples minus the peak of the first five (the first
 # is taken after a tenth of the frames): a leak raises the later peak, while
@@ -96,8 +97,13 @@ val () {
 
 # Ten RSS samples; the first one ends the warm-up.
 RSS_EVERY=$((FRAMES / 10 > 0 ? FRAMES / 10 : 1))
+# zerosink's compact-window (SOAK_COMPACT bytes; 0, the default, is off and
+# checks every frame's place against a simulation of the sequential ring;
+# on, e.g. a quarter of RING, placement depends on the reader's timing and
+# only the frames are checked).
+COMPACT=${SOAK_COMPACT:-0}
 ARGS=(--name "$NAME" --frames "$FRAMES" --ring "$RING" --seed "$SEED"
-  --timeout "$TIMEOUT" --rss-every "$RSS_EVERY")
+  --timeout "$TIMEOUT" --rss-every "$RSS_EVERY" --compact "$COMPACT")
 
 # Writing the registry once up front keeps the two processes from racing
 # to create it, and checks that the plugins load.
@@ -193,6 +199,8 @@ row "growth: peak 2nd - 1st half" "${GROWTH[writer]}" "${GROWTH[reader]}"
 echo "  frame sizes: small $(val writer small), 257-4096 B $(val writer mid)," \
   "4097-65536 B $(val writer medium), aimed at the ring end" \
   "$(val writer tail), within 64 B of the largest $(val writer big)"
+[ "$COMPACT" -eq 0 ] || echo "  compact-window=$COMPACT: where frames went" \
+  "depended on the reader; the placement line is the sequential model's"
 echo "  placement: early wraps avoiding a 1-15 byte tail" \
   "$(val writer early_wraps) (by tail 1..15: $(val writer tails))," \
   "frames ending exactly at the ring end $(val writer exact_ends)," \

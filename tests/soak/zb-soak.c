@@ -50,6 +50,9 @@
 
 static const char *opt_role, *opt_name;
 static guint64 opt_frames = 1000000, opt_ring = 256 * 1024, opt_seed = 1;
+/* zerosink compact-window (off for these caps by default).  On, where
+ * frames go depends on the reader's timing: write_pos is not checked. */
+static gint64 opt_compact = 0;
 static guint64 opt_rss_every = 1000000;
 static gint opt_timeout = 3600;
 
@@ -341,7 +344,7 @@ writer_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
   guint64 size, seq = ++s->probed;
 
-  if (s->shm) {
+  if (s->shm && opt_compact == 0) {
     guint64 wp;
 
     wp = __atomic_load_n ((const guint64 *) (s->shm + OIEB_WRITE_POS),
@@ -478,6 +481,8 @@ main (int argc, char **argv)
     {"ring", 0, 0, G_OPTION_ARG_INT64, &opt_ring,
         "payload ring bytes, rounded up to 64 (262144)", "P"},
     {"seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed, "seed (1)", "S"},
+    {"compact", 0, 0, G_OPTION_ARG_INT64, &opt_compact,
+        "zerosink compact-window, bytes (0: off)", "B"},
     {"rss-every", 0, 0, G_OPTION_ARG_INT64, &opt_rss_every,
         "sample RSS every N frames (1000000)", "N"},
     {"timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout,
@@ -547,7 +552,8 @@ main (int argc, char **argv)
     desc = g_strdup_printf ("appsrc name=src format=bytes block=true "
         "max-bytes=%" G_GUINT64_FORMAT " caps=application/x-zb-soak "
         "! zerosink name=sink buffer-name=%s sync=false "
-        "connect-timeout=30000", P, name);
+        "connect-timeout=30000 compact-window=%" G_GINT64_FORMAT, P, name,
+        opt_compact);
   else
     desc = g_strdup_printf ("zerosrc name=src buffer-name=%s "
         "payload-size=%" G_GUINT64_FORMAT " metadata-size=4096 "
@@ -598,7 +604,7 @@ main (int argc, char **argv)
     report (&s, "element counted %" G_GUINT64_FORMAT " frames / %"
         G_GUINT64_FORMAT " bytes, we %" G_GUINT64_FORMAT " / %"
         G_GUINT64_FORMAT, el_frames, el_bytes, s.frames, s.bytes);
-  if (s.writer && s.shm && s.errors == 0) {
+  if (s.writer && s.shm && s.errors == 0 && opt_compact == 0) {
     guint64 wp = __atomic_load_n ((const guint64 *) (s.shm + OIEB_WRITE_POS),
         __ATOMIC_ACQUIRE);
 
