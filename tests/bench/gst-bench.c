@@ -120,7 +120,7 @@ static GOptionEntry entries[] = {
       "Multiply every case's frame count (default 1.0)", "F"},
   {"case", 'c', 0, G_OPTION_ARG_STRING, &opt_cases,
       "Comma-separated cases: rgb1080,i420-2160,4k,4k-100fps,pool1080,"
-        "pool1080-black (the default), filter-4k,filter-4k-100fps,"
+        "pool1080-black,pool1080-black-256 (the default), filter-4k,filter-4k-100fps,"
         "filter-pool1080,filter-pool1080-smpte,filter-pool1080-blank "
         "(zerofilter round trip against one-way; \"filter\" = all five)",
       "LIST"},
@@ -1292,6 +1292,10 @@ static const bench_case cases[] = {
       CAPS_RGB1080, 6220800, 64 * MiB, 300, 0, TRUE, "smpte"},
   {"pool1080-black", "1920x1080 RGB, videotestsrc (black) into the sink's "
         "pool", CAPS_RGB1080, 6220800, 64 * MiB, 1000, 0, TRUE, "black"},
+  /* the rocket-welder SDK's default buffer: a ring of 43 frames */
+  {"pool1080-black-256", "1920x1080 RGB, videotestsrc (black) into the "
+        "sink's pool, 256 MiB ring", CAPS_RGB1080, 6220800, 256 * MiB, 1000,
+      0, TRUE, "black"},
   /* One-way zerosink -> zerosrc against the round trip appsrc/videotestsrc
    * ! zerofilter ! fakesink through `zerobuffer serve --handler echo`;
    * the server's request ring is the one-way ring.  Only with -c. */
