@@ -1002,6 +1002,10 @@ typedef struct
   /* CPU one side spends per round trip across two CPUs (one post, one
    * sleep and wake-up): what a process woken once per frame pays */
   double cross_cpu_per_wake_us;
+  /* the poster's time in a sem_post that wakes a process asleep for
+   * 200 us on the other CPU: a writer's cost per frame when its reader
+   * sleeps between frames (p50) */
+  double post_wake_us;
 } sem_limit;
 
 static void *
@@ -1214,6 +1218,42 @@ ping_pong (struct sem_pair *sh, int cpu_a, int cpu_b, gboolean idle,
     *p99 = quantile (v, n, 0.99);
 }
 
+/* post_wake_us of sem_limit: 300 posts, each after 200 us in which the
+ * other side went to sleep. */
+static double
+post_cost (struct sem_pair *sh, int cpu_a, int cpu_b)
+{
+  double v[300];
+  pid_t pid;
+
+  sh->stop = 0;
+  pid = fork ();
+  if (pid == 0) {
+    for (;;) {
+      while (sem_wait (&sh->ping) != 0);
+      if (sh->stop)
+        _exit (0);
+      sem_post (&sh->pong);
+    }
+  }
+  pin (0, cpu_a);
+  pin (pid, cpu_b);
+  for (int k = 0; k < 300; k++) {
+    int64_t t0 = now_ns (), t;
+
+    /* busy, as a writer drawing a frame is */
+    while (now_ns () - t0 < 200000);
+    t = now_ns ();
+    sem_post (&sh->ping);
+    v[k] = (double) (now_ns () - t) / 1e3;
+    while (sem_wait (&sh->pong) != 0);
+  }
+  sh->stop = 1;
+  sem_post (&sh->ping);
+  waitpid (pid, NULL, 0);
+  return quantile (v, 300, 0.5);
+}
+
 static void
 measure_sem (sem_limit * out)
 {
@@ -1235,9 +1275,10 @@ measure_sem (sem_limit * out)
 
   out->same_cpu_us = out->cross_cpu_us = NAN;
   out->cross_idle_p50_us = out->cross_idle_p99_us = NAN;
-  out->cross_cpu_per_wake_us = NAN;
+  out->cross_cpu_per_wake_us = out->post_wake_us = NAN;
   ping_pong (sh, cpus[0], cpus[0], FALSE, &out->same_cpu_us, NULL, NULL);
   if (n == 2) {
+    out->post_wake_us = post_cost (sh, cpus[0], cpus[1]);
     ping_pong (sh, cpus[0], cpus[1], FALSE, &out->cross_cpu_us, NULL,
         &out->cross_cpu_per_wake_us);
     ping_pong (sh, cpus[0], cpus[1], TRUE, &out->cross_idle_p50_us,
@@ -2325,10 +2366,13 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
           "processes: %.1f us on one CPU, %.1f us across two CPUs; across "
           "two after 10 ms idle %.0f us p50, %.0f us p99; post+wait with "
           "nobody asleep %.0f ns; CPU of one side per round trip across "
-          "two CPUs (one post, one sleep and wake-up) %.1f us\n",
+          "two CPUs (one post, one sleep and wake-up) %.1f us; a sem_post "
+          "that wakes a process asleep 200 us on the other CPU %.1f us of "
+          "the poster's time\n",
           sl->same_cpu_us, sl->cross_cpu_us, sl->cross_idle_p50_us,
           sl->cross_idle_p99_us, sl->no_sleeper_ns,
-          sl->cross_cpu_per_wake_us);  }
+          sl->cross_cpu_per_wake_us, sl->post_wake_us);
+  }
 }
 
 /* The filter cases need the zerobuffer tool: only when asked for, by name
