@@ -253,7 +253,8 @@ compact_prefault (zb_writer * w, uint64_t compact)
   long page = sysconf (_SC_PAGESIZE);
   uintptr_t start = (uintptr_t) w->ring, first;
 
-  if (w->ring == NULL || compact == 0 || page <= 0)
+  /* a window of the whole ring never wraps early: no window */
+  if (w->ring == NULL || compact == 0 || compact >= w->P || page <= 0)
     return;
   if (len > w->P)
     len = w->P;
