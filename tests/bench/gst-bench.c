@@ -1156,6 +1156,26 @@ pin (pid_t pid, int cpu)
   sched_setaffinity (pid, sizeof set, &set);
 }
 
+/* A child that answers every ping with a pong until sh->stop. */
+static pid_t
+ponger (struct sem_pair *sh)
+{
+  pid_t pid;
+
+  sh->stop = 0;
+  /* the driver has no threads: a plain fork is safe */
+  pid = fork ();
+  if (pid == 0) {
+    for (;;) {
+      while (sem_wait (&sh->ping) != 0);
+      if (sh->stop)
+        _exit (0);
+      sem_post (&sh->pong);
+    }
+  }
+  return pid;
+}
+
 /* Median round trip of short chunks: a 2-vCPU VM loses whole milliseconds
  * now and then, which would swamp one long average.  idle: instead, 100
  * round trips each after 10 ms asleep; p50 and p99. */
@@ -1169,17 +1189,7 @@ ping_pong (struct sem_pair *sh, int cpu_a, int cpu_b, gboolean idle,
   usage u0;
   uint64_t trips = 0;
 
-  sh->stop = 0;
-  /* the driver has no threads: a plain fork is safe */
-  pid = fork ();
-  if (pid == 0) {
-    for (;;) {
-      while (sem_wait (&sh->ping) != 0);
-      if (sh->stop)
-        _exit (0);
-      sem_post (&sh->pong);
-    }
-  }
+  pid = ponger (sh);
   if (cpu_a >= 0) {
     pin (0, cpu_a);
     pin (pid, cpu_b);
@@ -1226,16 +1236,7 @@ post_cost (struct sem_pair *sh, int cpu_a, int cpu_b)
   double v[300];
   pid_t pid;
 
-  sh->stop = 0;
-  pid = fork ();
-  if (pid == 0) {
-    for (;;) {
-      while (sem_wait (&sh->ping) != 0);
-      if (sh->stop)
-        _exit (0);
-      sem_post (&sh->pong);
-    }
-  }
+  pid = ponger (sh);
   pin (0, cpu_a);
   pin (pid, cpu_b);
   for (int k = 0; k < 300; k++) {

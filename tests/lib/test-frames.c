@@ -752,6 +752,23 @@ test_compact_capacity (void)
   CHECK (compact_min < seq_min);
 }
 
+/* A 16000-byte ring, a compact window of two 1000-byte frames: frames 1
+ * and 2 written and read, 2 still held (*held), as a sink keeping its
+ * last sample does.  The next frame wraps early. */
+static void
+compact_prime (pair * p, zb_frame * held)
+{
+  zb_frame f1;
+
+  pair_open (p, 16000);
+  zb_writer_set_compact (p->w, 2000);
+  CHECK_RC (write_seq (p, 984, 1, 1000), 0);
+  REQUIRE_RC (zb_reader_acquire (p->r, &f1, 1000), 0);
+  CHECK_RC (write_seq (p, 984, 2, 1000), 0);
+  REQUIRE_RC (zb_reader_acquire (p->r, held, 1000), 0);
+  CHECK_RC (zb_reader_release (p->r, &f1), 0);
+}
+
 /* Early wrap's tail in the writer's stats: counted as used in free_bytes
  * until the reader has passed the marker and released the frame before
  * it, and reported as unread_tail meanwhile. */
@@ -761,15 +778,9 @@ test_compact_unread_tail (void)
   const size_t len = 984;       /* footprint 1000 */
   pair p;
   zb_writer_stats ws;
-  zb_frame f1, f2, f3;
+  zb_frame f2, f3;
 
-  pair_open (&p, 16000);
-  zb_writer_set_compact (p.w, 2000);
-  CHECK_RC (write_seq (&p, len, 1, 1000), 0);
-  REQUIRE_RC (zb_reader_acquire (p.r, &f1, 1000), 0);
-  CHECK_RC (write_seq (&p, len, 2, 1000), 0);
-  REQUIRE_RC (zb_reader_acquire (p.r, &f2, 1000), 0);
-  CHECK_RC (zb_reader_release (p.r, &f1), 0);
+  compact_prime (&p, &f2);
   zb_writer_get_stats (p.w, &ws);
   CHECK_EQ (ws.unread_tail, 0);
   /* frame 3 goes back to 0: the 14000 bytes from 2000 on are skipped */
@@ -802,17 +813,11 @@ test_compact_stall_pauses (void)
   const size_t len = 984;       /* footprint 1000 */
   pair p;
   zb_writer_stats ws;
-  zb_frame f1, f2, f;
+  zb_frame f2, f;
   uint64_t seq, early;
   int64_t t0;
 
-  pair_open (&p, 16000);
-  zb_writer_set_compact (p.w, 2000);
-  CHECK_RC (write_seq (&p, len, 1, 1000), 0);
-  REQUIRE_RC (zb_reader_acquire (p.r, &f1, 1000), 0);
-  CHECK_RC (write_seq (&p, len, 2, 1000), 0);
-  REQUIRE_RC (zb_reader_acquire (p.r, &f2, 1000), 0);
-  CHECK_RC (zb_reader_release (p.r, &f1), 0);
+  compact_prime (&p, &f2);
   CHECK_RC (write_seq (&p, len, 3, 1000), 0);      /* early wrap */
   /* frame 4 needs the room of frame 2, which the reader holds */
   t0 = zbt_now_ms ();
