@@ -110,6 +110,7 @@ enum
   PROP_FRAMES_WRITTEN,
   PROP_FRAMES_DROPPED,
   PROP_FRAMES_COPIED,
+  PROP_COMPACT_STALLS,
   PROP_BYTES_WRITTEN,
   PROP_RING_UTILIZATION,
   PROP_HEALTH,
@@ -142,6 +143,8 @@ struct _GstZeroSink
   guint64 frames_written;
   guint64 frames_dropped;
   guint64 frames_copied;
+  guint64 compact_stalls;
+  guint64 stalls_seen;          /* the writer's own count, streaming thread */
   guint64 bytes_written;
   gdouble ring_utilization;
 
@@ -321,6 +324,11 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       "Number of written frames that were copied into the ring; the others "
       "were produced in place through the proposed buffer pool", 0,
       G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_COMPACT_STALLS] =
+      g_param_spec_uint64 ("compact-stalls", "Compact stalls",
+      "Times the reader held the writer up for more than 2 ms behind an "
+      "early wrap of compact placement; each pauses it (1 s, doubling up to "
+      "64 s)", 0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_BYTES_WRITTEN] =
       g_param_spec_uint64 ("bytes-written", "Bytes written",
       "Number of payload bytes written into the ring since start", 0,
@@ -474,6 +482,9 @@ gst_zero_sink_get_property (GObject * object, guint prop_id,
     case PROP_FRAMES_COPIED:
       g_value_set_uint64 (value, self->frames_copied);
       break;
+    case PROP_COMPACT_STALLS:
+      g_value_set_uint64 (value, self->compact_stalls);
+      break;
     case PROP_BYTES_WRITTEN:
       g_value_set_uint64 (value, self->bytes_written);
       break;
@@ -502,6 +513,7 @@ gst_zero_sink_notify_stats (GstZeroSink * self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_WRITTEN]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_DROPPED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_COPIED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPACT_STALLS]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_WRITTEN]);
   g_object_notify_by_pspec (G_OBJECT (self),
       properties[PROP_RING_UTILIZATION]);
@@ -527,6 +539,8 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->frames_written = 0;
   self->frames_dropped = 0;
   self->frames_copied = 0;
+  self->compact_stalls = 0;
+  self->stalls_seen = 0;
   self->bytes_written = 0;
   self->ring_utilization = 0.0;
   GST_OBJECT_UNLOCK (self);
@@ -596,6 +610,26 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   gst_zero_sink_notify_stats (self);
   GST_DEBUG_OBJECT (self, "stopped");
   return TRUE;
+}
+
+/* Counts the compact stalls of the last write (a reconnect starts a new
+ * writer, whose count starts at 0). */
+static void
+gst_zero_sink_note_stalls (GstZeroSink * self, const GstZeroWriteResult * res)
+{
+  if (res->payload_size == 0)
+    return;
+  if (res->compact_stalls < self->stalls_seen)
+    self->stalls_seen = 0;
+  if (res->compact_stalls == self->stalls_seen)
+    return;
+  GST_INFO_OBJECT (self, "buffer \"%s\": the reader held the writer up for "
+      "more than 2 ms behind an early wrap; compact placement paused",
+      self->name);
+  GST_OBJECT_LOCK (self);
+  self->compact_stalls += res->compact_stalls - self->stalls_seen;
+  GST_OBJECT_UNLOCK (self);
+  self->stalls_seen = res->compact_stalls;
 }
 
 /* The compact window for a ring of @payload bytes (see the property). */
@@ -1083,6 +1117,7 @@ again:
       && gst_zero_health_tracker_sample (&self->health, GST_ELEMENT (self),
           self->name, res.payload_size, res.free_bytes))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH]);
+  gst_zero_sink_note_stalls (self, &res);
   switch (rc) {
     case ZB_OK:
       GST_LOG_OBJECT (self, "wrote %" G_GSIZE_FORMAT " bytes %s, ring %.0f%% "

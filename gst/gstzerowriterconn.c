@@ -439,6 +439,7 @@ gst_zero_writer_conn_write_full (GstZeroWriterConn * c, GstBuffer * buffer,
   result->utilization = 0.0;
   result->payload_size = 0;
   result->free_bytes = 0;
+  result->compact_stalls = 0;
   if (!c->drop && c->write_timeout > 0)
     deadline = g_get_monotonic_time () +
         (gint64) c->write_timeout * G_TIME_SPAN_MILLISECOND;
@@ -471,6 +472,7 @@ gst_zero_writer_conn_write_full (GstZeroWriterConn * c, GstBuffer * buffer,
     /* A wrap's tail is no backlog: with compact placement it would show a
      * reader that keeps up as a ring 80-95 % full every other frame. */
     result->free_bytes = MIN (st.free_bytes + st.unread_tail, st.payload_size);
+    result->compact_stalls = st.compact_stalls;
     if (rc == ZB_OK)
       result->utilization = gst_zero_health_utilization (st.payload_size,
           result->free_bytes);

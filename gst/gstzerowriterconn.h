@@ -78,6 +78,7 @@ typedef struct
    * the frame wait or drop shows here too. */
   guint64 payload_size;
   guint64 free_bytes;           /* counting a wrap's tail still out as free */
+  guint64 compact_stalls;       /* zb_writer_stats.compact_stalls so far */
 } GstZeroWriteResult;
 
 /* Write @buffer (@size bytes) as one frame: commit it in place when

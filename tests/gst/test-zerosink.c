@@ -1429,6 +1429,46 @@ GST_START_TEST (test_compact_window)
 
 GST_END_TEST;
 
+/* A reader that holds the writer up behind an early wrap of the default
+ * compact placement for more than 2 ms: counted in compact-stalls (the
+ * write then times out, as any write into a ring kept full). */
+GST_START_TEST (test_compact_stall)
+{
+  const guint64 T = FRAME_TOTAL (SMALL_SIZE);
+  gchar *name = unique_name ("cstall");
+  zb_reader *r = make_reader (name, 16 * T, 1024);
+  Sink s = sink_new ("zerosink", NULL, "buffer-name", name,
+      "write-timeout", 50, NULL);
+  zb_frame f1, f2;
+
+  fail_unless (push_caps (&s, SMALL_CAPS));
+  fail_unless_equals_int (gst_harness_push (s.h,
+          pattern_buffer (SMALL_SIZE, 0)), GST_FLOW_OK);
+  fail_unless_equals_int (zb_reader_acquire (r, &f1, 1000), ZB_OK);
+  fail_unless_equals_int (gst_harness_push (s.h,
+          pattern_buffer (SMALL_SIZE, 1)), GST_FLOW_OK);
+  fail_unless_equals_int (zb_reader_acquire (r, &f2, 1000), ZB_OK);
+  fail_unless_equals_int (zb_reader_release (r, &f1), ZB_OK);
+  /* the third frame goes back to the start; the fourth needs the room of
+   * the second, which the reader holds */
+  fail_unless_equals_int (gst_harness_push (s.h,
+          pattern_buffer (SMALL_SIZE, 2)), GST_FLOW_OK);
+  fail_unless_equals_uint64 (get_u64 (s.sink, "compact-stalls"), 0);
+  fail_unless_equals_int (gst_harness_push (s.h,
+          pattern_buffer (SMALL_SIZE, 3)), GST_FLOW_ERROR);
+  fail_unless_equals_uint64 (get_u64 (s.sink, "compact-stalls"), 1);
+  expect_error (s.bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT,
+      name);
+
+  fail_unless_equals_int (zb_reader_release (r, &f2), ZB_OK);
+  sink_free (&s);
+  zb_reader_close (r);
+  zb_gst_assert_no_leftovers (name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_properties)
 {
   GstElement *sink = gst_element_factory_make ("zerosink", "props");
@@ -1525,6 +1565,7 @@ zerosink_suite (void)
   tcase_add_test (tc, test_error_bad_name);
   tcase_add_test (tc, test_error_no_reader);
   tcase_add_test (tc, test_compact_window);
+  tcase_add_test (tc, test_compact_stall);
   tcase_add_test (tc, test_error_reader_gone);
   tcase_add_test (tc, test_reconnect);
   tcase_add_test (tc, test_error_frame_too_large);
