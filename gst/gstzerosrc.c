@@ -972,8 +972,11 @@ gst_zero_src_sample_health (GstZeroSrc * self, zb_reader * r)
   zb_reader_stats st;
 
   zb_reader_get_stats (r, &st);
+  /* A wrap's tail waiting behind a held frame is no backlog: after an
+   * early wrap it would show a reader that keeps up as 80-95 % full. */
   if (gst_zero_health_tracker_sample (&self->health, GST_ELEMENT (self),
-          self->name, st.payload_size, st.free_bytes))
+          self->name, st.payload_size, MIN (st.free_bytes +
+              st.held_tail_bytes, st.payload_size)))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH]);
 }
 

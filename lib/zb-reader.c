@@ -69,6 +69,7 @@ struct zb_reader
   uint64_t ledger_base;         /* ticket of the entry at ledger_head; a
                                  * zeroed zb_frame (ticket 0) is never valid */
   uint64_t outstanding;         /* ring bytes taken and not yet returned */
+  uint64_t tails;               /* of them, wrap tails (no frame) */
   uint64_t held;                /* frames not yet released */
   uint64_t frames, bytes, gaps;
   uint64_t last_free;
@@ -116,6 +117,8 @@ ledger_push (zb_reader * r, uint64_t bytes, uint64_t offset, int is_frame,
   e->offset = offset;
   e->released = !is_frame;
   e->is_frame = (uint8_t) is_frame;
+  if (!is_frame)
+    r->tails += bytes;
   if (ticket)
     *ticket = r->ledger_base + r->ledger_count;
   r->ledger_count++;
@@ -136,6 +139,8 @@ ledger_advance (zb_reader * r)
       break;
     sum += e->bytes;
     frames += e->is_frame;
+    if (!e->is_frame)
+      r->tails -= e->bytes;
     r->ledger_head = (r->ledger_head + 1) & (r->ledger_cap - 1);
     r->ledger_count--;
     r->ledger_base++;
@@ -859,6 +864,7 @@ zb_reader_get_stats (zb_reader * r, zb_reader_stats * s)
   s->bytes = r->bytes;
   s->held = r->held;
   s->held_bytes = r->outstanding;
+  s->held_tail_bytes = r->tails;
   s->payload_size = r->P;
   s->metadata_size = r->M;
   s->free_bytes = r->closed ? r->last_free :

@@ -198,6 +198,11 @@ typedef struct zb_reader_stats
   uint64_t metadata_size;       /* M */
   uint64_t free_bytes;          /* payload_free_bytes as last seen */
   uint64_t sequence_gaps;       /* jumps accepted (allow_sequence_gaps) */
+  /* Of held_bytes, wrap tails already read past but not yet returned:
+   * space goes back in ring order, so a tail waits for the frames before
+   * it.  Skipped space, no frame: a backlog gauge leaves it out (after an
+   * early wrap of compact placement it is most of the ring). */
+  uint64_t held_tail_bytes;
 } zb_reader_stats;
 
 ZB_API void zb_reader_get_stats (zb_reader * r, zb_reader_stats * stats);

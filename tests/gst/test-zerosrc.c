@@ -427,6 +427,63 @@ GST_START_TEST (test_caps_from_json)
 
 GST_END_TEST;
 
+/* A writer with compact placement and a downstream that holds the last
+ * frame, as a video sink does: after each early wrap the skipped tail
+ * waits behind the held frame, but it is no backlog, so health stays
+ * Healthy (it flipped to Degraded at every other frame before). */
+GST_START_TEST (test_health_ignores_early_wrap_tail)
+{
+  gchar *name = make_name ("ctail");
+  GstBus *bus;
+  GstHarness *h = src_new (name, &bus);
+  GstBuffer *held = NULL;
+  GstMessage *msg;
+  zb_writer *w = NULL;
+  zb_writer_stats ws;
+  guint8 frame[VIDEO_FRAME];
+  guint64 i;
+
+  gst_harness_play (h);
+  fail_unless_equals_int (zb_writer_open (&w, name, 10000), ZB_OK);
+  fail_unless_equals_int (zb_writer_set_metadata (w, VIDEO_JSON,
+          strlen (VIDEO_JSON)), ZB_OK);
+  zb_writer_set_compact (w, 2 * zb_frame_footprint (VIDEO_FRAME));
+  for (i = 1; i <= 100; i++) {
+    GstBuffer *buf;
+
+    fill_frame (frame, VIDEO_FRAME, i);
+    fail_unless_equals_int (zb_writer_write (w, frame, VIDEO_FRAME, 10000),
+        ZB_OK);
+    buf = pull_frame (h, VIDEO_FRAME, i);
+    if (held)
+      gst_buffer_unref (held);
+    held = buf;
+  }
+  zb_writer_get_stats (w, &ws);
+  fail_unless (ws.early_wraps >= 40, "only %" G_GUINT64_FORMAT " early "
+      "wraps", (guint64) ws.early_wraps);
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *st = gst_message_get_structure (msg);
+
+    fail_if (st && gst_structure_has_name (st, "zerobuffer-health"),
+        "zerosrc posted a health message: the tail counted as backlog");
+    gst_message_unref (msg);
+  }
+  {
+    gint health = -1;
+
+    g_object_get (h->element, "health", &health, NULL);
+    fail_unless_equals_int (health, 0);       /* healthy */
+  }
+  gst_buffer_unref (held);
+  zb_writer_close (w);
+  expect_eos (h);
+  src_free (h, bus, name);
+  g_free (name);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_caps_from_bare_string)
 {
   gchar *name = make_name ("bare");
@@ -1430,6 +1487,7 @@ zerosrc_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_caps_from_json);
+  tcase_add_test (tc, test_health_ignores_early_wrap_tail);
   tcase_add_test (tc, test_caps_from_bare_string);
   tcase_add_test (tc, test_caps_property_overrides_metadata);
   tcase_add_test (tc, test_invalid_metadata_is_an_error);

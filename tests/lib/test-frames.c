@@ -778,6 +778,7 @@ test_compact_unread_tail (void)
   const size_t len = 984;       /* footprint 1000 */
   pair p;
   zb_writer_stats ws;
+  zb_reader_stats rs;
   zb_frame f2, f3;
 
   compact_prime (&p, &f2);
@@ -792,14 +793,19 @@ test_compact_unread_tail (void)
   /* used: frame 2 (held), the tail, frame 3 (unread) */
   CHECK_EQ (ws.free_bytes, 16000 - 1000 - 14000 - 1000);
   /* read past the marker, still holding frame 2: ours gives space back
-   * in ring order, so the tail is still out */
+   * in ring order, so the tail is still out, and says so */
   REQUIRE_RC (zb_reader_acquire (p.r, &f3, 1000), 0);
   CHECK_EQ (f3.sequence, 3);
   zb_writer_get_stats (p.w, &ws);
   CHECK_EQ (ws.unread_tail, 14000);
+  zb_reader_get_stats (p.r, &rs);
+  CHECK_EQ (rs.held_tail_bytes, 14000);
+  CHECK_EQ (rs.held_bytes, 1000 + 14000 + 1000);
   CHECK_RC (zb_reader_release (p.r, &f2), 0);
   zb_writer_get_stats (p.w, &ws);
   CHECK_EQ (ws.unread_tail, 0);
+  zb_reader_get_stats (p.r, &rs);
+  CHECK_EQ (rs.held_tail_bytes, 0);
   CHECK_EQ (ws.free_bytes, 16000 - 1000);
   CHECK_RC (zb_reader_release (p.r, &f3), 0);
   pair_close (&p);
