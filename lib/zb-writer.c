@@ -517,13 +517,26 @@ compact_paused (zb_writer * w)
   return 0;
 }
 
+/* Whether the last wrap's marked tail still counts as used, given
+ * payload_free_bytes.  Since the wrap every frame sits in [0, write_pos),
+ * and a reader gives space back in ring order (ours) or the tail at once
+ * (upstream), so while the tail is out the used space is at least tail +
+ * write_pos; less means it came back.  (An upstream reader still holding
+ * frames of the last lap as large as the tail looks the same: the tail is
+ * then taken for out, less than a frame except after an early wrap.) */
+static int
+tail_out (const zb_writer * w, uint64_t free_bytes)
+{
+  return w->marker_tail > 0 && free_bytes <= w->P
+      && w->P - free_bytes >= w->marker_tail + w->write_pos;
+}
+
 /* The writer waits for space that a sequential ring would have had: the
  * last wrap was early and its tail is still out. */
 static int
 compact_confined (const zb_writer * w, uint64_t free_bytes)
 {
-  return w->last_wrap_early && w->marker_tail > 0
-      && w->P - free_bytes >= w->marker_tail + w->write_pos;
+  return w->last_wrap_early && tail_out (w, free_bytes);
 }
 
 static void
@@ -844,16 +857,7 @@ zb_writer_get_stats (zb_writer * w, zb_writer_stats * s)
   s->metadata_size = w->M;
   s->free_bytes = w->base ? ZB_LOAD (&w->oieb->payload_free_bytes) :
       w->last_free;
-  /* Since the wrap every frame sits in [0, write_pos), and a reader gives
-   * space back in ring order (ours) or the tail at once (upstream), so
-   * while the tail is out the used space is at least tail + write_pos.
-   * Less means it came back.  (An upstream reader still holding frames of
-   * the last lap as large as the tail looks the same: the estimate is then
-   * low by the tail, less than a frame except after an early wrap.) */
-  s->unread_tail = 0;
-  if (w->marker_tail > 0 && s->free_bytes <= w->P
-      && w->P - s->free_bytes >= w->marker_tail + w->write_pos)
-    s->unread_tail = w->marker_tail;
+  s->unread_tail = tail_out (w, s->free_bytes) ? w->marker_tail : 0;
 }
 
 const char *
