@@ -132,6 +132,16 @@ sink_free (Sink * s)
   gst_object_unref (s->bus);
 }
 
+/* The end of most tests: the sink, then the reader, nothing left behind. */
+static void
+sink_finish (Sink * s, zb_reader * r, gchar * name)
+{
+  sink_free (s);
+  zb_reader_close (r);
+  zb_gst_assert_no_leftovers (name);
+  g_free (name);
+}
+
 /* Sticky events report success even when refused: a refusal shows on the
  * bus and as NOT_NEGOTIATED on the next buffer. */
 static gboolean
@@ -283,10 +293,7 @@ GST_START_TEST (test_metadata_json)
   gst_caps_unref (want);
 
   expect_no_error (s.bus);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -315,11 +322,7 @@ GST_START_TEST (test_metadata_block_size)
   push_caps (&s, SMALL_CAPS);
   expect_error (s.bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT,
       name);
-  sink_free (&s);
-  zb_reader_close (r);
-
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -406,10 +409,7 @@ GST_START_TEST (test_frames_in_order)
   fail_unless_equals_uint64 (get_u64 (s.sink, "frames-dropped"), 0);
 
   expect_no_error (s.bus);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -447,10 +447,7 @@ GST_START_TEST (test_eos)
   fail_unless_equals_int (zb_reader_acquire (r, &f, 100), ZB_EOS);
 
   expect_no_error (s.bus);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -556,10 +553,7 @@ GST_START_TEST (test_pool_zero_copy)
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
   gst_object_unref (pool);
   expect_no_error (s.bus);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -605,10 +599,7 @@ GST_START_TEST (test_pool_out_of_order)
   fail_unless (gst_buffer_pool_set_active (pool, FALSE));
   gst_object_unref (pool);
   expect_no_error (s.bus);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -898,10 +889,7 @@ GST_START_TEST (test_block_while_held)
   fail_unless_equals_uint64 (get_u64 (s.sink, "frames-written"), 5);
 
   expect_no_error (s.bus);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -929,10 +917,7 @@ GST_START_TEST (test_on_full_drop)
   fail_unless_equals_uint64 (get_u64 (s.sink, "frames-dropped"), 6);
 
   expect_no_error (s.bus);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -951,10 +936,7 @@ GST_START_TEST (test_write_timeout)
   expect_error (s.bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT,
       name);
 
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -1076,10 +1058,7 @@ GST_START_TEST (test_reconnect)
   fail_unless (g_strstr_len (data, len, "gstreamer-sink") != NULL);
 
   expect_no_error (s.bus);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -1108,10 +1087,7 @@ GST_START_TEST (test_error_frame_too_large)
   expect_error (s.bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT,
       name);
 
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -1152,10 +1128,7 @@ GST_START_TEST (test_caps_change_refused)
     gst_caps_unref (want);
   }
 
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -1232,10 +1205,7 @@ GST_START_TEST (test_stop_while_blocked_on_space)
     zb_reader_release (r, &held[i]);
   fail_unless_equals_int (zb_reader_acquire (r, &f, WAIT_MS), ZB_EOS);
 
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -1299,10 +1269,7 @@ GST_START_TEST (test_stop_while_pool_waits)
     read_frame (r, SMALL_SIZE, i);
   gst_buffer_pool_set_active (at.pool, FALSE);
   gst_object_unref (at.pool);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -1420,10 +1387,7 @@ GST_START_TEST (test_compact_window)
       fail_unless (max_pos >= 15 * T, "frames did not go round the ring "
           "(write_pos at most %" G_GUINT64_FORMAT ")", max_pos);
     expect_no_error (s.bus);
-    sink_free (&s);
-    zb_reader_close (r);
-    zb_gst_assert_no_leftovers (name);
-    g_free (name);
+    sink_finish (&s, r, name);
   }
 }
 
@@ -1461,10 +1425,7 @@ GST_START_TEST (test_compact_stall)
       name);
 
   fail_unless_equals_int (zb_reader_release (r, &f2), ZB_OK);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
@@ -1531,10 +1492,7 @@ GST_START_TEST (test_renegotiate_same_conn)
   gst_object_unref (a);
   gst_object_unref (b);
   expect_no_error (s.bus);
-  sink_free (&s);
-  zb_reader_close (r);
-  zb_gst_assert_no_leftovers (name);
-  g_free (name);
+  sink_finish (&s, r, name);
 }
 
 GST_END_TEST;
