@@ -605,11 +605,18 @@ place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
     }
     if (atomic_load (&w->interrupted))
       return zb_fail (ZB_ECANCELED, "%s: write interrupted", w->name);
-    if (deadline >= 0 && zb_remaining (deadline) == 0)
+    if (deadline >= 0 && zb_remaining (deadline) == 0) {
+      /* A write that may not wait that long (a dropping writer: timeout 0)
+       * loses this frame to the room an early wrap gave up: a stall too,
+       * or such a writer would drop at every early wrap of a slow reader
+       * while the rest of the ring is free. */
+      if (confined_since > 0 && compact_confined (w, free_bytes))
+        compact_stall (w, zb_now_ns ());
       return zb_fail (ZB_ETIMEDOUT, "%s: ring full for %d ms (%llu of %llu "
           "bytes free, %llu needed)", w->name, timeout_ms,
           (unsigned long long) free_bytes, (unsigned long long) P,
           (unsigned long long) need);
+    }
     /* A busy reader frees space within microseconds: look before
      * going to sleep. */
     if (!idle && zb_spin_for_change (&w->pace,

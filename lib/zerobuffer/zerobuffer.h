@@ -235,9 +235,10 @@ typedef struct zb_writer_options
    * that stalls just after an early wrap, holding the frame before the
    * marker, leaves the writer room for as little as one frame (not the
    * whole ring) until it reads on.  So a wait of more than 2 ms for that
-   * room pauses early wraps: 1 s after the first such stall, twice as
-   * long after each later one, up to 64 s (zb_writer_stats.compact_stalls
-   * counts them). */
+   * room, or a write that times out sooner waiting for it (timeout 0: a
+   * dropping writer), pauses early wraps: 1 s after the first such stall,
+   * twice as long after each later one, up to 64 s
+   * (zb_writer_stats.compact_stalls counts them). */
   uint64_t compact_bytes;
 } zb_writer_options;
 
@@ -316,7 +317,8 @@ typedef struct zb_writer_stats
    * compact placement otherwise shows an up-to-date reader as a full ring). */
   uint64_t unread_tail;
   /* Times the writer waited more than 2 ms for room an early wrap had
-   * given up; each pauses compact placement (1 s, doubling up to 64 s). */
+   * given up, or timed out sooner waiting for it; each pauses compact
+   * placement (1 s, doubling up to 64 s). */
   uint64_t compact_stalls;
 } zb_writer_stats;
 

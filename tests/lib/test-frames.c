@@ -855,6 +855,49 @@ test_compact_stall_pauses (void)
   pair_close (&p);
 }
 
+/* A writer that may not wait (timeout 0, as zerosink on-full=drop) loses
+ * the frame that meets the room an early wrap gave up: that pauses compact
+ * placement at once, not after 2 ms it never waits. */
+static void
+test_compact_drop_pauses (void)
+{
+  const size_t len = 984;       /* footprint 1000 */
+  const int timeouts[] = { 0, 1 };
+  unsigned k;
+
+  for (k = 0; k < sizeof timeouts / sizeof timeouts[0]; k++) {
+    pair p;
+    zb_writer_stats ws;
+    zb_frame f2, f;
+    uint64_t seq, early;
+    int64_t t0;
+
+    compact_prime (&p, &f2);
+    CHECK_RC (write_seq (&p, len, 3, 1000), 0);    /* early wrap */
+    t0 = zbt_now_ms ();
+    CHECK_RC (write_seq (&p, len, 4, timeouts[k]), ZB_ETIMEDOUT);
+    zb_writer_get_stats (p.w, &ws);
+    CHECK_EQ (ws.compact_stalls, 1);
+    early = ws.early_wraps;
+    CHECK_RC (zb_reader_release (p.r, &f2), 0);
+    /* paused: the next frames need no early wrap and none is made */
+    for (seq = 4; seq <= 20; seq++) {
+      CHECK_RC (write_seq (&p, len, seq, timeouts[k]), 0);
+      REQUIRE_RC (zb_reader_acquire (p.r, &f, 1000), 0);
+      CHECK_EQ (f.sequence, seq == 4 ? 3 : seq - 1);
+      CHECK_RC (zb_reader_release (p.r, &f), 0);
+    }
+    zb_writer_get_stats (p.w, &ws);
+    if (zbt_now_ms () - t0 < 900)
+      CHECK_EQ (ws.early_wraps, early);
+    else
+      zbt_note ("compact pause not judged: the test took %lld ms",
+          (long long) (zbt_now_ms () - t0));
+    CHECK_EQ (ws.compact_stalls, 1);
+    pair_close (&p);
+  }
+}
+
 /* A reader holding frames and releasing them out of order, against a
  * compact writer: every frame arrives once, in order, intact; the space
  * a held frame keeps is never written. */
@@ -1009,6 +1052,7 @@ main (void)
   test_compact_out_of_order ();
   test_compact_unread_tail ();
   test_compact_stall_pauses ();
+  test_compact_drop_pauses ();
   test_compact_upstream_reader ();
   return zbt_result ();
 }
