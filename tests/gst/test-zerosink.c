@@ -1349,39 +1349,50 @@ GST_START_TEST (test_stop_while_waiting_for_reader)
 
 GST_END_TEST;
 
+/* Pushes @n buffers of @size bytes (patterns @from, @from + 1, ...),
+ * each read and released at once; returns the furthest payload_write_pos
+ * seen after a write. */
+static guint64
+push_read_max_pos (Sink * s, zb_reader * r, const gchar * name, guint from,
+    guint n, gsize size)
+{
+  guint64 max_pos = 0;
+  zb_info info;
+  guint i;
+
+  for (i = from; i < from + n; i++) {
+    fail_unless_equals_int (gst_harness_push (s->h, pattern_buffer (size, i)),
+        GST_FLOW_OK);
+    fail_unless_equals_int (zb_inspect (name, &info), ZB_OK);
+    max_pos = MAX (max_pos, info.payload_write_pos);
+    read_frame (r, size, i);
+  }
+  return max_pos;
+}
+
 /* compact-window: with a reader that keeps up, every frame starts within
- * the window (the writer goes back to the start behind a marker); off, the
- * frames go all around the ring.  Either way the reader gets them all.
- * The default (-1) is a window of two frames of the caps. */
+ * the window (the writer goes back to the start behind a marker, once a
+ * frame starts at or past it); off, the frames go all around the ring.
+ * Either way the reader gets them all. */
 GST_START_TEST (test_compact_window)
 {
   const guint64 T = FRAME_TOTAL (SMALL_SIZE);
-  const gint64 windows[] = { 0, 3 * T, -1 };
+  const guint64 MIN = 64 * 1024;        /* the default's smallest window */
+  const gsize big = 100000;
+  const gint64 windows[] = { 0, 3 * T };
+  guint64 max_pos;
   guint k;
 
   for (k = 0; k < G_N_ELEMENTS (windows); k++) {
-    gint64 window = windows[k];
     gchar *name = unique_name ("compact");
     zb_reader *r = make_reader (name, 16 * T, 1024);
-    Sink s = window < 0 ? sink_new ("zerosink", NULL, "buffer-name", name,
-        NULL) : sink_new ("zerosink", NULL, "buffer-name", name,
-        "compact-window", window, NULL);
-    guint64 max_pos = 0;
-    zb_info info;
-    guint i;
+    Sink s = sink_new ("zerosink", NULL, "buffer-name", name,
+        "compact-window", windows[k], NULL);
 
     fail_unless (push_caps (&s, SMALL_CAPS));
-    for (i = 0; i < 40; i++) {
-      fail_unless_equals_int (gst_harness_push (s.h,
-              pattern_buffer (SMALL_SIZE, i)), GST_FLOW_OK);
-      fail_unless_equals_int (zb_inspect (name, &info), ZB_OK);
-      max_pos = MAX (max_pos, info.payload_write_pos);
-      read_frame (r, SMALL_SIZE, i);
-    }
-    if (window < 0)
-      window = 2 * T;
-    if (window > 0)
-      fail_unless (max_pos <= (guint64) window + T,
+    max_pos = push_read_max_pos (&s, r, name, 0, 40, SMALL_SIZE);
+    if (windows[k] > 0)
+      fail_unless (max_pos <= (guint64) windows[k] + T,
           "write_pos %" G_GUINT64_FORMAT " past the window", max_pos);
     else
       fail_unless (max_pos >= 15 * T, "frames did not go round the ring "
@@ -1389,43 +1400,87 @@ GST_START_TEST (test_compact_window)
     expect_no_error (s.bus);
     sink_finish (&s, r, name);
   }
+
+  /* The default: two frames of the caps, but at least 64 KiB. */
+  {
+    gchar *name = unique_name ("compact-default");
+    zb_reader *r = make_reader (name, 4 * MIN, 1024);
+    Sink s = sink_new ("zerosink", NULL, "buffer-name", name, NULL);
+
+    fail_unless (push_caps (&s, SMALL_CAPS));
+    max_pos = push_read_max_pos (&s, r, name, 0, 400, SMALL_SIZE);
+    fail_unless (max_pos >= MIN && max_pos <= MIN + T, "write_pos went up "
+        "to %" G_GUINT64_FORMAT ", not to the 64 KiB window", max_pos);
+    expect_no_error (s.bus);
+    sink_finish (&s, r, name);
+  }
+
+  /* Caps without a frame size: 64 KiB, then two of the largest buffer. */
+  {
+    gchar *name = unique_name ("compact-grow");
+    zb_reader *r = make_reader (name, 8 * MIN, 1024);
+    Sink s = sink_new ("zerosink", NULL, "buffer-name", name, NULL);
+
+    fail_unless (push_caps (&s, "application/octet-stream"));
+    max_pos = push_read_max_pos (&s, r, name, 0, 400, SMALL_SIZE);
+    fail_unless (max_pos >= MIN && max_pos <= MIN + T, "write_pos went up "
+        "to %" G_GUINT64_FORMAT ", not to the 64 KiB window", max_pos);
+    max_pos = push_read_max_pos (&s, r, name, 400, 8, big);
+    fail_unless (max_pos >= 2 * FRAME_TOTAL (big)
+        && max_pos <= 3 * FRAME_TOTAL (big), "write_pos went up to %"
+        G_GUINT64_FORMAT ", not to a window of two %" G_GSIZE_FORMAT
+        "-byte frames", max_pos, big);
+    expect_no_error (s.bus);
+    sink_finish (&s, r, name);
+  }
 }
 
 GST_END_TEST;
 
-/* A reader that holds the writer up behind an early wrap of the default
- * compact placement for more than 2 ms: counted in compact-stalls (the
- * write then times out, as any write into a ring kept full). */
+/* A reader that holds the writer up behind an early wrap of compact
+ * placement (a window of two frames): counted in compact-stalls, after
+ * 2 ms of waiting (the write then times out, as any write into a ring
+ * kept full) or at once with on-full=drop, which loses that frame. */
 GST_START_TEST (test_compact_stall)
 {
   const guint64 T = FRAME_TOTAL (SMALL_SIZE);
-  gchar *name = unique_name ("cstall");
-  zb_reader *r = make_reader (name, 16 * T, 1024);
-  Sink s = sink_new ("zerosink", NULL, "buffer-name", name,
-      "write-timeout", 50, NULL);
-  zb_frame f1, f2;
+  guint drop;
 
-  fail_unless (push_caps (&s, SMALL_CAPS));
-  fail_unless_equals_int (gst_harness_push (s.h,
-          pattern_buffer (SMALL_SIZE, 0)), GST_FLOW_OK);
-  fail_unless_equals_int (zb_reader_acquire (r, &f1, 1000), ZB_OK);
-  fail_unless_equals_int (gst_harness_push (s.h,
-          pattern_buffer (SMALL_SIZE, 1)), GST_FLOW_OK);
-  fail_unless_equals_int (zb_reader_acquire (r, &f2, 1000), ZB_OK);
-  fail_unless_equals_int (zb_reader_release (r, &f1), ZB_OK);
-  /* the third frame goes back to the start; the fourth needs the room of
-   * the second, which the reader holds */
-  fail_unless_equals_int (gst_harness_push (s.h,
-          pattern_buffer (SMALL_SIZE, 2)), GST_FLOW_OK);
-  fail_unless_equals_uint64 (get_u64 (s.sink, "compact-stalls"), 0);
-  fail_unless_equals_int (gst_harness_push (s.h,
-          pattern_buffer (SMALL_SIZE, 3)), GST_FLOW_ERROR);
-  fail_unless_equals_uint64 (get_u64 (s.sink, "compact-stalls"), 1);
-  expect_error (s.bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT,
-      name);
+  for (drop = 0; drop <= 1; drop++) {
+    gchar *name = unique_name ("cstall");
+    zb_reader *r = make_reader (name, 16 * T, 1024);
+    Sink s = sink_new ("zerosink", NULL, "buffer-name", name,
+        "write-timeout", 50, "compact-window", (gint64) (2 * T),
+        "on-full", (gint) drop, NULL);
+    zb_frame f1, f2;
 
-  fail_unless_equals_int (zb_reader_release (r, &f2), ZB_OK);
-  sink_finish (&s, r, name);
+    fail_unless (push_caps (&s, SMALL_CAPS));
+    fail_unless_equals_int (gst_harness_push (s.h,
+            pattern_buffer (SMALL_SIZE, 0)), GST_FLOW_OK);
+    fail_unless_equals_int (zb_reader_acquire (r, &f1, 1000), ZB_OK);
+    fail_unless_equals_int (gst_harness_push (s.h,
+            pattern_buffer (SMALL_SIZE, 1)), GST_FLOW_OK);
+    fail_unless_equals_int (zb_reader_acquire (r, &f2, 1000), ZB_OK);
+    fail_unless_equals_int (zb_reader_release (r, &f1), ZB_OK);
+    /* the third frame goes back to the start; the fourth needs the room
+     * of the second, which the reader holds */
+    fail_unless_equals_int (gst_harness_push (s.h,
+            pattern_buffer (SMALL_SIZE, 2)), GST_FLOW_OK);
+    fail_unless_equals_uint64 (get_u64 (s.sink, "compact-stalls"), 0);
+    fail_unless_equals_int (gst_harness_push (s.h,
+            pattern_buffer (SMALL_SIZE, 3)),
+        drop ? GST_FLOW_OK : GST_FLOW_ERROR);
+    fail_unless_equals_uint64 (get_u64 (s.sink, "compact-stalls"), 1);
+    if (drop) {
+      fail_unless_equals_uint64 (get_u64 (s.sink, "frames-dropped"), 1);
+      expect_no_error (s.bus);
+    } else
+      expect_error (s.bus, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NO_SPACE_LEFT, name);
+
+    fail_unless_equals_int (zb_reader_release (r, &f2), ZB_OK);
+    sink_finish (&s, r, name);
+  }
 }
 
 GST_END_TEST;
