@@ -542,6 +542,10 @@ compact_confined (const zb_writer * w, uint64_t free_bytes)
 static void
 compact_stall (zb_writer * w, int64_t now)
 {
+  /* While paused no early wrap is made: this is the stall that paused it
+   * (a dropping writer's failed reservation, then its failed write). */
+  if (w->compact_resume_ns != 0 && now < w->compact_resume_ns)
+    return;
   w->compact_stalls++;
   w->compact_backoff_ns = w->compact_backoff_ns == 0 ? ZB_COMPACT_PAUSE_NS :
       w->compact_backoff_ns * 2;
@@ -606,10 +610,11 @@ place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
     if (atomic_load (&w->interrupted))
       return zb_fail (ZB_ECANCELED, "%s: write interrupted", w->name);
     if (deadline >= 0 && zb_remaining (deadline) == 0) {
-      /* A write that may not wait that long (a dropping writer: timeout 0)
-       * loses this frame to the room an early wrap gave up: a stall too,
-       * or such a writer would drop at every early wrap of a slow reader
-       * while the rest of the ring is free. */
+      /* A call that may not wait that long loses this frame's place to
+       * the room an early wrap gave up (a dropping writer drops it, a pool
+       * buffer becomes a copy): a stall too, or such a writer would drop
+       * at every early wrap of a slow reader while the rest of the ring is
+       * free. */
       if (confined_since > 0 && compact_confined (w, free_bytes))
         compact_stall (w, zb_now_ns ());
       return zb_fail (ZB_ETIMEDOUT, "%s: ring full for %d ms (%llu of %llu "

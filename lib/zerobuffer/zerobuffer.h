@@ -235,10 +235,11 @@ typedef struct zb_writer_options
    * that stalls just after an early wrap, holding the frame before the
    * marker, leaves the writer room for as little as one frame (not the
    * whole ring) until it reads on.  So a wait of more than 2 ms for that
-   * room, or a write that times out sooner waiting for it (timeout 0: a
-   * dropping writer), pauses early wraps: 1 s after the first such stall,
-   * twice as long after each later one, up to 64 s
-   * (zb_writer_stats.compact_stalls counts them). */
+   * room, or a write or reservation that times out sooner waiting for it
+   * (timeout 0: a writer that drops, or tries before it copies), pauses
+   * early wraps: 1 s after the first such stall, twice as long after each
+   * later one, up to 64 s (zb_writer_stats.compact_stalls counts them;
+   * calls that meet the same stall while paused count once). */
   uint64_t compact_bytes;
 } zb_writer_options;
 

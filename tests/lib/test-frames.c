@@ -857,7 +857,8 @@ test_compact_stall_pauses (void)
 
 /* A writer that may not wait (timeout 0, as zerosink on-full=drop) loses
  * the frame that meets the room an early wrap gave up: that pauses compact
- * placement at once, not after 2 ms it never waits. */
+ * placement at once, not after 2 ms it never waits; the same stall is
+ * counted once, however many calls meet it. */
 static void
 test_compact_drop_pauses (void)
 {
@@ -875,6 +876,15 @@ test_compact_drop_pauses (void)
     compact_prime (&p, &f2);
     CHECK_RC (write_seq (&p, len, 3, 1000), 0);    /* early wrap */
     t0 = zbt_now_ms ();
+    /* a failed reservation (zerosink's pool), then the write: one stall */
+    {
+      void *payload;
+
+      CHECK_RC (zb_writer_reserve (p.w, len, &payload, timeouts[k]),
+          ZB_ETIMEDOUT);
+    }
+    zb_writer_get_stats (p.w, &ws);
+    CHECK_EQ (ws.compact_stalls, 1);
     CHECK_RC (write_seq (&p, len, 4, timeouts[k]), ZB_ETIMEDOUT);
     zb_writer_get_stats (p.w, &ws);
     CHECK_EQ (ws.compact_stalls, 1);
