@@ -89,10 +89,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_sink_debug);
 #define DEFAULT_ON_FULL GST_ZERO_SINK_ON_FULL_BLOCK
 #define DEFAULT_ON_READER_LOST GST_ZERO_SINK_ON_READER_LOST_ERROR
 #define DEFAULT_COMPACT_WINDOW -1
-/* Smallest window of the default: small frames keep to memory that stays
- * in a core's L2 cache (4096-byte frames: windows of 32-256 KiB all took
- * less CPU than none, 64 KiB the least; docs/performance.md). */
-#define COMPACT_MIN_WINDOW (64 * 1024)
 #define DEFAULT_SPIN_US 0
 #define DEFAULT_PACKED_ROWS TRUE
 
@@ -170,7 +166,6 @@ struct _GstZeroSink
   gsize meta_len;
   GstZeroPacking packing;       /* the caps, when pack and raw video */
   gsize frame_size;             /* from video caps, else 0 */
-  gsize largest_frame;          /* the largest buffer so far, when 0 */
   gboolean described;           /* conn checked and metadata written */
   gboolean eos_closed;
   gboolean failed;              /* an error was posted: do not wait or post
@@ -305,9 +300,9 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       "would start past them): memory that stays in the caches. A reader "
       "that holds the writer up for more than 2 ms behind such a wrap (with "
       "on-full=drop: makes it drop a frame) pauses it (1 s, doubling up to "
-      "64 s), so that a stalling reader gets the whole ring. -1 = two frames of the caps (of the largest buffer "
-      "so far for caps without a frame size), at least 64 KiB; 0 = off "
-      "(frames all around the ring)",
+      "64 s), so that a stalling reader gets the whole ring. -1 = two "
+      "frames of the caps (off for caps without a fixed frame size), 0 = "
+      "off (frames all around the ring)",
       -1, G_MAXINT64, DEFAULT_COMPACT_WINDOW,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   properties[PROP_PACKED_ROWS] =
@@ -334,7 +329,8 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       g_param_spec_uint64 ("compact-stalls", "Compact stalls",
       "Times the reader held the writer up for more than 2 ms behind an "
       "early wrap of compact placement (with on-full=drop: made it drop a "
-      "frame); each pauses it (1 s, doubling up to 64 s)", 0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      "frame); each pauses it (1 s, doubling up to 64 s)", 0, G_MAXUINT64, 0,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_BYTES_WRITTEN] =
       g_param_spec_uint64 ("bytes-written", "Bytes written",
       "Number of payload bytes written into the ring since start", 0,
@@ -611,7 +607,6 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   self->meta_len = 0;
   memset (&self->packing, 0, sizeof self->packing);
   self->frame_size = 0;
-  self->largest_frame = 0;
   self->eos_closed = FALSE;
 
   gst_zero_sink_notify_stats (self);
@@ -649,42 +644,13 @@ gst_zero_sink_compact_bytes (GstZeroSink * self, guint64 payload)
   window = self->compact_window;
   GST_OBJECT_UNLOCK (self);
   /* Two frames: the one the reader (or downstream of it) still holds and
-   * the one being written; the next one goes back to the start.  Without
-   * a frame size in the caps, two of the largest buffer so far.  Small
-   * frames come fast and the reader catches up in bursts: they get room
-   * for that lag. */
-  if (window < 0) {
-    gsize frame = self->frame_size ? self->frame_size : self->largest_frame;
-
-    window = frame ? 2 * zb_frame_footprint (frame) : 0;
-    window = MAX (window, COMPACT_MIN_WINDOW);
-  }
+   * the one being written; the next one goes back to the start.  Off for
+   * caps without a frame size: for 4096-byte frames at 100 fps a 64 KiB
+   * window raised the latency (docs/performance.md). */
+  if (window < 0)
+    window = self->frame_size ? 2 * zb_frame_footprint (self->frame_size) : 0;
   /* a window as large as the ring is no window */
   return (guint64) window < payload ? (guint64) window : 0;
-}
-
-/* A buffer of @size bytes, larger than any before, on caps without a
- * frame size: the default window follows it (describe() applies it to a
- * writer still to come). */
-static void
-gst_zero_sink_grow_compact (GstZeroSink * self, gsize size)
-{
-  zb_writer_stats st;
-  zb_writer *w;
-
-  if (self->conn == NULL || !self->described
-      || 2 * zb_frame_footprint (size) <= COMPACT_MIN_WINDOW) {
-    self->largest_frame = size;
-    return;
-  }
-  w = gst_zero_writer_conn_begin_call (self->conn);
-  if (w == NULL)
-    return;                     /* interrupted: the next buffer tries again */
-  self->largest_frame = size;
-  zb_writer_get_stats (w, &st);
-  zb_writer_set_compact (w, gst_zero_sink_compact_bytes (self,
-          st.payload_size));
-  gst_zero_writer_conn_end_call (self->conn);
 }
 
 /* Check the ring against the caps and write the metadata.  Posts and
@@ -1129,8 +1095,7 @@ gst_zero_sink_render (GstBaseSink * bsink, GstBuffer * buf)
     size = self->frame_size;
     fill_args[0] = &self->packing;
     fill_args[1] = buf;
-  } else if (G_UNLIKELY (self->frame_size == 0 && size > self->largest_frame))
-    gst_zero_sink_grow_compact (self, size);
+  }
 
 again:
   g_clear_pointer (&detail, g_free);

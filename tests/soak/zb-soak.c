@@ -50,9 +50,8 @@
 
 static const char *opt_role, *opt_name;
 static guint64 opt_frames = 1000000, opt_ring = 256 * 1024, opt_seed = 1;
-/* zerosink compact-window, off here by default (the element's own default
- * is on).  On, where frames go depends on the reader's timing: write_pos
- * is not checked. */
+/* zerosink compact-window (off for these caps by default).  On, where
+ * frames go depends on the reader's timing: write_pos is not checked. */
 static gint64 opt_compact = 0;
 static guint64 opt_rss_every = 1000000;
 static gint opt_timeout = 3600;
