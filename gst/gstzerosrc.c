@@ -157,7 +157,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_src_debug);
 #define DEFAULT_ON_WRITER_CRASH GST_ZERO_SRC_ON_WRITER_CRASH_ERROR
 #define DEFAULT_IS_LIVE FALSE
 #define DEFAULT_EVACUATE_THRESHOLD 50
-#define DEFAULT_SPIN_US 0
+/* Streams of more than 50,000 frames/s poll before they sleep: a sleep
+ * and its wake cost both sides more than that poll on a VM (4096-byte
+ * frames: 0.16-0.25x shm's CPU with 20 us, 0.31-0.47x without; 50 us
+ * spun through the writer's longer gaps; docs/performance.md). */
+#define DEFAULT_SPIN_US 20
 
 enum
 {
@@ -355,8 +359,9 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   properties[PROP_SPIN_US] =
       g_param_spec_uint ("spin-us", "Spin microseconds",
       "Microseconds to poll for the next frame before sleeping, when frames "
-      "come that close together (0 = always sleep; costs a core on busy "
-      "hosts)", 0, 10000, DEFAULT_SPIN_US,
+      "come that close together: the default spins only for streams of "
+      "more than 50,000 frames/s, where a sleep and a wake cost more "
+      "(0 = always sleep)", 0, 10000, DEFAULT_SPIN_US,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
 
   properties[PROP_ANNOUNCE] =
