@@ -178,15 +178,21 @@ static GOptionEntry entries[] = {
 
 /* ------------------------------------------------------------ helpers */
 
-/* ZB_SPIN_US in the environment sets both elements' spin-us (off by
- * default, as in the elements), so spinning can be measured the same way
- * as before it became an option. */
-static guint
-bench_spin_us (void)
+/* ZB_SPIN_US in the environment sets every element's spin-us, so that
+ * spinning can be measured the same way as before it became an option;
+ * unset, each element keeps its default.  A property string for a launch
+ * line, "" or "spin-us=N"; static, as each process asks once. */
+static const gchar *
+bench_spin_prop (void)
 {
+  static gchar prop[32];
   const gchar *env = g_getenv ("ZB_SPIN_US");
 
-  return env ? (guint) MIN (g_ascii_strtoull (env, NULL, 10), 10000) : 0;
+  if (env == NULL)
+    return "";
+  g_snprintf (prop, sizeof prop, "spin-us=%u",
+      (guint) MIN (g_ascii_strtoull (env, NULL, 10), 10000));
+  return prop;
 }
 
 static int64_t
@@ -718,9 +724,9 @@ run_reader (void)
     c.lat[i] = -1.0;            /* not 0: malloc+zeroing becomes calloc */
   if (c.zero)
     desc = g_strdup_printf ("zerosrc name=src buffer-name=%s "
-        "payload-size=%" G_GINT64_FORMAT " spin-us=%u ! fakesink name=sink "
+        "payload-size=%" G_GINT64_FORMAT " %s ! fakesink name=sink "
         "sync=false enable-last-sample=false", opt_name, opt_ring,
-        bench_spin_us ());
+        bench_spin_prop ());
   else
     desc = g_strdup_printf ("shmsrc name=src socket-path=%s is-live=true ! "
         "%s ! fakesink name=sink sync=false enable-last-sample=false",
@@ -808,7 +814,7 @@ run_writer (void)
   c.warmup = opt_warmup;
   if (c.zero)
     sink_desc = g_strdup_printf ("zerosink name=sink buffer-name=%s "
-        "spin-us=%u %s", opt_name, bench_spin_us (),
+        "%s %s", opt_name, bench_spin_prop (),
         g_getenv ("ZB_BENCH_ZEROSINK") ? g_getenv ("ZB_BENCH_ZEROSINK") : "");
   else if (g_str_equal (opt_transport, "none"))
     sink_desc = g_strdup ("fakesink name=sink");
@@ -901,9 +907,9 @@ run_filter (void)
   else
     src_desc = g_strdup ("appsrc name=src");
   desc = g_strdup_printf ("%s ! zerofilter name=filter channel-name=%s "
-      "max-in-flight=%d spin-us=%u ! fakesink name=sink sync=false "
+      "max-in-flight=%d %s ! fakesink name=sink sync=false "
       "enable-last-sample=false", src_desc, opt_name, opt_in_flight,
-      bench_spin_us ());
+      bench_spin_prop ());
   cw.pipeline = cr.pipeline = child_pipeline (desc);
   g_free (desc);
   g_free (src_desc);
@@ -2441,6 +2447,8 @@ run_driver (void)
   printf ("GStreamer %s, %ld CPUs, GST_PLUGIN_PATH_1_0=%s\n",
       GST_BENCH_GST_VERSION, sysconf (_SC_NPROCESSORS_ONLN),
       g_getenv ("GST_PLUGIN_PATH_1_0"));
+  printf ("spin-us: %s\n", g_getenv ("ZB_SPIN_US") ? bench_spin_prop () :
+      "each element's default (ZB_SPIN_US=N sets it for all)");
   print_load ("at start");
   for (guint i = 0; i < N_CASES; i++)
     if (cases[i].in_flight > 0 && case_selected (cases[i].id)) {
