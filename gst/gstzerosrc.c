@@ -159,7 +159,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_src_debug);
 #define DEFAULT_EVACUATE_THRESHOLD 50
 /* Streams of more than 50,000 frames/s poll before they sleep: a sleep
  * and its wake cost both sides more than that poll on a VM (4096-byte
- * frames: 0.16-0.25x shm's CPU with 20 us, 0.31-0.47x without; 50 us
+ * frames: 0.17-0.27x shm's CPU with 20 us, 0.29-0.47x without; 50 us
  * spun through the writer's longer gaps; docs/performance.md). */
 #define DEFAULT_SPIN_US 20
 
