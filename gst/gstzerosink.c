@@ -625,9 +625,9 @@ gst_zero_sink_note_stalls (GstZeroSink * self, const GstZeroWriteResult * res)
     self->stalls_seen = 0;
   if (res->compact_stalls == self->stalls_seen)
     return;
-  GST_INFO_OBJECT (self, "buffer \"%s\": the reader held the writer up for "
-      "more than 2 ms behind an early wrap; compact placement paused",
-      self->name);
+  GST_INFO_OBJECT (self, "buffer \"%s\": the reader held the writer up "
+      "behind an early wrap (for more than 2 ms, or past the write's "
+      "timeout); compact placement paused", self->name);
   GST_OBJECT_LOCK (self);
   self->compact_stalls += res->compact_stalls - self->stalls_seen;
   GST_OBJECT_UNLOCK (self);
