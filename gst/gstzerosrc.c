@@ -181,6 +181,7 @@ enum
   PROP_BYTES_RECEIVED,
   PROP_FRAMES_COPIED,
   PROP_FRAMES_EVACUATED,
+  PROP_FRAMES_POLLED,
   PROP_HEALTH,
   N_PROPERTIES
 };
@@ -213,6 +214,7 @@ struct _GstZeroSrc
   guint64 bytes_received;
   guint64 frames_copied;
   guint64 frames_evacuated;
+  guint64 frames_polled;
   gboolean started;             /* READY-bound properties are frozen */
 
   /* the ring's health: sampled by the streaming thread, read from any */
@@ -391,6 +393,12 @@ gst_zero_src_class_init (GstZeroSrcClass * klass)
   properties[PROP_FRAMES_EVACUATED] =
       g_param_spec_uint64 ("frames-evacuated", "Frames evacuated",
       "Held frames copied out of the ring under pressure since start.",
+      0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_FRAMES_POLLED] =
+      g_param_spec_uint64 ("frames-polled", "Frames polled",
+      "Frames that arrived while the element polled for them (spin-us) "
+      "since start: the writer had no sleeping reader to wake.",
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   properties[PROP_HEALTH] =
@@ -610,6 +618,9 @@ gst_zero_src_get_property (GObject * object, guint prop_id,
     case PROP_FRAMES_EVACUATED:
       g_value_set_uint64 (value, self->frames_evacuated);
       break;
+    case PROP_FRAMES_POLLED:
+      g_value_set_uint64 (value, self->frames_polled);
+      break;
     case PROP_HEALTH:
       g_value_set_enum (value, gst_zero_health_tracker_get (&self->health));
       break;
@@ -629,6 +640,7 @@ gst_zero_src_notify_stats (GstZeroSrc * self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_RECEIVED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_COPIED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_EVACUATED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_POLLED]);
 }
 
 /* The caps to offer: those already settled, else the forced ones. */
@@ -808,6 +820,7 @@ gst_zero_src_start (GstBaseSrc * bsrc)
   self->bytes_received = 0;
   self->frames_copied = 0;
   self->frames_evacuated = 0;
+  self->frames_polled = 0;
   self->started = TRUE;
   GST_OBJECT_UNLOCK (self);
   if (gst_zero_health_tracker_reset (&self->health) != GST_ZERO_HEALTH_HEALTHY)
@@ -977,6 +990,9 @@ gst_zero_src_sample_health (GstZeroSrc * self, zb_reader * r)
   zb_reader_stats st;
 
   zb_reader_get_stats (r, &st);
+  GST_OBJECT_LOCK (self);
+  self->frames_polled = st.frames_polled;
+  GST_OBJECT_UNLOCK (self);
   /* A wrap's tail waiting behind a held frame is no backlog: after an
    * early wrap it would show a reader that keeps up as 80-95 % full. */
   if (gst_zero_health_tracker_sample (&self->health, GST_ELEMENT (self),

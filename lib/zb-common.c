@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -410,7 +413,7 @@ zb_now_ns (void)
 }
 
 void
-zb_pace_note (zb_pace * pace)
+zb_pace_note (zb_pace * pace, int woken)
 {
   int64_t now;
 
@@ -418,26 +421,125 @@ zb_pace_note (zb_pace * pace)
   if (pace->spin_ns == 0)
     return;
   now = zb_now_ns ();
+  /* A frame seen on waking came about a wake-up earlier. */
+  if (woken)
+    now -= pace->wake_ns;
   if (pace->last_ns != 0) {
     int64_t gap = now - pace->last_ns;
 
     /* The first gap sets the average; later ones move it by 1/8. */
-    pace->gap_ns = pace->gap_ns == 0 ? gap : pace->gap_ns + (gap -
-        pace->gap_ns) / 8;
+    if (pace->gap_ns == 0)
+      pace->gap_ns = gap;
+    else {
+      int64_t d = gap - pace->gap_ns, ad = d < 0 ? -d : d;
+
+      pace->gap_ns += d / 8;
+      /* One late frame (the host's hiccup) must not hide the pace long. */
+      if (ad > pace->gap_ns / 4)
+        ad = pace->gap_ns / 4;
+      pace->dev_ns += (ad - pace->dev_ns) / 8;
+    }
   }
   pace->last_ns = now;
+  if (pace->off_frames > 0)
+    pace->off_frames--;
+}
+
+void
+zb_pace_init_lead (zb_pace * pace)
+{
+  pace->slack_ns = ZB_TIMER_SLACK_NS;
+  pace->lead_ns = pace->slack_ns + 2 * pace->spin_ns;
+  pace->hit_rate = 768;
+  pace->backoff = 64;
+  pace->wake_ns = 20000;
+}
+
+void
+zb_pace_woke_late (zb_pace * pace, int64_t late_ns)
+{
+  if (late_ns >= 0 && late_ns < 10 * pace->wake_ns + 1000000)
+    pace->wake_ns += (late_ns - pace->wake_ns) / 8;
+}
+
+int64_t
+zb_pace_lead_max (const zb_pace * pace)
+{
+  return pace->slack_ns + 8 * pace->spin_ns;
+}
+
+int64_t
+zb_pace_past (const zb_pace * pace)
+{
+  int64_t past = 2 * pace->dev_ns, max = zb_pace_lead_max (pace);
+
+  if (past < 2 * pace->spin_ns)
+    past = 2 * pace->spin_ns;
+  return past < max ? past : max;
+}
+
+int64_t
+zb_pace_wake_at (const zb_pace * pace)
+{
+  /* Short gaps are spun through anyway; frames that scatter more than a
+   * poll can cover are not met, nor gaps the poll would mostly fill. */
+  if (pace->spin_ns == 0 || pace->last_ns == 0 || pace->off_frames > 0
+      || pace->gap_ns <= pace->spin_ns
+      || pace->dev_ns > zb_pace_lead_max (pace)
+      || pace->lead_ns > pace->gap_ns * 3 / 4)
+    return 0;
+  return pace->last_ns + pace->gap_ns - pace->lead_ns;
+}
+
+void
+zb_pace_outcome (zb_pace * pace, int outcome)
+{
+  if (outcome == ZB_PACE_EARLY) {
+    if (pace->lead_ns < zb_pace_lead_max (pace))
+      pace->lead_ns += ZB_LEAD_UP_NS;
+  } else if (pace->lead_ns > ZB_LEAD_DOWN_NS)
+    pace->lead_ns -= ZB_LEAD_DOWN_NS;
+  pace->hit_rate += ((outcome == ZB_PACE_MET ? 1024 : 0) - pace->hit_rate)
+      / 16;
+  if (pace->hit_rate < 512) {
+    /* Mostly missed: this stream is not regular enough to be met, and
+     * every miss costs a wasted poll.  Look again later. */
+    pace->off_frames = pace->backoff;
+    if (pace->backoff < 4096)
+      pace->backoff *= 2;
+    pace->hit_rate = 768;
+  } else if (pace->hit_rate > 896)
+    pace->backoff = 64;
+}
+
+void
+zb_timer_slack_low (void)
+{
+#ifdef PR_SET_TIMERSLACK
+  static _Thread_local int done;
+
+  if (!done) {
+    prctl (PR_SET_TIMERSLACK, (unsigned long) ZB_TIMER_SLACK_NS, 0, 0, 0);
+    done = 1;
+  }
+#endif
 }
 
 int
 zb_spin_for_change (const zb_pace * pace, _Atomic uint64_t * word,
     uint64_t seen, _Atomic int *stop)
 {
-  int64_t end;
-  unsigned i;
-
   if (pace->spin_ns == 0 || pace->gap_ns == 0 || pace->gap_ns > pace->spin_ns)
     return 0;
-  end = zb_now_ns () + pace->spin_ns;
+  return zb_spin_until (word, seen, stop, zb_now_ns () + pace->spin_ns);
+}
+
+int
+zb_spin_until (_Atomic uint64_t * word, uint64_t seen, _Atomic int *stop,
+    int64_t end)
+{
+  unsigned i;
+
   for (i = 1;; i++) {
     if (ZB_LOAD_RELAXED (word) != seen)
       return 1;
@@ -465,6 +567,14 @@ zb_sem_wait_ms (sem_t *sem, int64_t ms)
     ts.tv_nsec -= 1000000000;
   }
   /* EINTR and ETIMEDOUT both just end this slice: callers loop. */
+  return sem_clockwait (sem, CLOCK_MONOTONIC, &ts) == 0 ? 0 : -1;
+}
+
+int
+zb_sem_wait_until (sem_t *sem, int64_t at_ns)
+{
+  struct timespec ts = { at_ns / 1000000000, at_ns % 1000000000 };
+
   return sem_clockwait (sem, CLOCK_MONOTONIC, &ts) == 0 ? 0 : -1;
 }
 

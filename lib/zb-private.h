@@ -130,6 +130,14 @@ typedef struct
   int64_t spin_ns;              /* the object's budget; 0 = never spin */
   int64_t last_ns;              /* previous frame, 0 before the first */
   int64_t gap_ns;               /* moving average of the gaps */
+  int64_t dev_ns;               /* moving average of |gap - gap_ns| */
+  /* A reader's wake before a due frame (see zb_pace_wake_at()). */
+  int64_t slack_ns;             /* how late a timed sleep may end */
+  int64_t lead_ns;              /* how early to wake for a due frame */
+  int hit_rate;                 /* of those wakes, in time: 0..1024 */
+  int off_frames;               /* frames left with the wake off */
+  int backoff;                  /* off_frames after the next failure */
+  int64_t wake_ns;              /* how late a timed sleep ends, average */
 } zb_pace;
 
 /* Largest spin_us option honoured; larger values count as this. */
@@ -139,8 +147,12 @@ typedef struct
  * on a machine with one CPU, where the peer cannot run while we spin. */
 int64_t zb_spin_budget_ns (unsigned int spin_us);
 
-/* Note that a frame passed now.  Reads no clock when spinning is off. */
-void zb_pace_note (zb_pace * pace);
+/* Note that a frame passed now, or a wake-up ago if woken (not polled)
+ * for it.  Reads no clock when spinning is off. */
+void zb_pace_note (zb_pace * pace, int woken);
+
+/* A timed sleep ended late_ns after its time: the wake-up's cost. */
+void zb_pace_woke_late (zb_pace * pace, int64_t late_ns);
 
 /* Polls *word until it differs from seen, *stop becomes non-zero or the
  * spin budget (pace->spin_ns, from the object's options; default 0: off)
@@ -151,6 +163,50 @@ void zb_pace_note (zb_pace * pace);
  * Returns 1 if the word changed. */
 int zb_spin_for_change (const zb_pace * pace, _Atomic uint64_t * word,
     uint64_t seen, _Atomic int *stop);
+
+/* Timer slack of a thread that sleeps until a frame is due, so that it
+ * wakes in time (the default 50 µs would make it wake late). */
+#define ZB_TIMER_SLACK_NS 1000
+
+/* Steps of zb_pace.lead_ns after a frame that came before the reader
+ * woke for it, and after one it woke in time for: the lead settles where
+ * about one frame in ten comes early. */
+#define ZB_LEAD_UP_NS 9000
+#define ZB_LEAD_DOWN_NS 1000
+
+/* Sets up the lead of a reader's pace, after spin_ns. */
+void zb_pace_init_lead (zb_pace * pace);
+
+/* The largest lead_ns: eight spin budgets, which bounds the CPU one
+ * predicted frame may cost. */
+int64_t zb_pace_lead_max (const zb_pace * pace);
+
+/* How long past its due time a reader polls for a frame: twice the
+ * gaps' deviation, within two spin budgets and zb_pace_lead_max(). */
+int64_t zb_pace_past (const zb_pace * pace);
+
+/* When a reader waiting for the next frame of a regular stream should
+ * wake to poll for it (CLOCK_MONOTONIC ns), or 0: not predictable. */
+int64_t zb_pace_wake_at (const zb_pace * pace);
+
+/* How a wake at zb_pace_wake_at() went: the frame came while polling
+ * (MET), before the wake (EARLY) or not within the poll (LATE).  Moves
+ * the lead, and turns the wake off for a while (64 frames, doubling to
+ * 4096) when fewer than half came in time. */
+enum
+{ ZB_PACE_MET, ZB_PACE_EARLY, ZB_PACE_LATE };
+void zb_pace_outcome (zb_pace * pace, int outcome);
+
+/* Lowers the calling thread's timer slack to ZB_TIMER_SLACK_NS, once per
+ * thread (Linux; nothing elsewhere). */
+void zb_timer_slack_low (void);
+
+/* Polls *word as zb_spin_for_change() does, until the clock reaches end. */
+int zb_spin_until (_Atomic uint64_t * word, uint64_t seen, _Atomic int *stop,
+    int64_t end);
+
+/* Wait on sem until the CLOCK_MONOTONIC time at_ns; as zb_sem_wait_ms. */
+int zb_sem_wait_until (sem_t * sem, int64_t at_ns);
 
 /* Wait up to ms on sem; 0 when a count was taken, -1 otherwise. */
 int zb_sem_wait_ms (sem_t * sem, int64_t ms);

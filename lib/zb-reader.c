@@ -73,6 +73,7 @@ struct zb_reader
   uint64_t held;                /* frames not yet released */
   uint64_t frames, bytes, gaps;
   uint64_t last_free;
+  _Atomic uint64_t frames_polled;       /* see zb_reader_stats */
   int closed;
 
   _Atomic int interrupted;
@@ -306,6 +307,7 @@ zb_reader_create (zb_reader ** out, const char *name,
   r->ledger_base = 1;
   r->sem_w = r->sem_r = SEM_FAILED;
   r->pace.spin_ns = zb_spin_budget_ns (opt->spin_us);
+  zb_pace_init_lead (&r->pace);
   pthread_mutex_init (&r->lock, NULL);
   zb_error_box_init (&r->err);
 
@@ -649,7 +651,7 @@ static int
 acquire (zb_reader * r, zb_frame * f, int timeout_ms)
 {
   int64_t deadline = zb_deadline (timeout_ms);
-  int woke = 0, idle = 0, rc;
+  int woke = 0, idle = 0, predicted = 0, polled = 0, rc;
 
   for (;;) {
     uint64_t unread = 0, wpid;
@@ -662,7 +664,10 @@ acquire (zb_reader * r, zb_frame * f, int timeout_ms)
     note_writer (r, wpid);
     rc = take_frame (r, f, &unread);
     if (rc == ZB_OK) {
-      zb_pace_note (&r->pace);
+      zb_pace_note (&r->pace, woke);
+      if (polled)
+        atomic_fetch_add_explicit (&r->frames_polled, 1,
+            memory_order_relaxed);
       /* Keep the count roughly in step when we did not sleep for it. */
       if (!woke)
         sem_trywait (r->sem_w);
@@ -715,11 +720,60 @@ acquire (zb_reader * r, zb_frame * f, int timeout_ms)
     if (deadline >= 0 && zb_remaining (deadline) == 0)
       return zb_fail (ZB_ETIMEDOUT, "%s: no frame within %d ms", r->name,
           timeout_ms);
+    /* A regular stream: wake just before the frame is due and poll for
+     * it, so that the writer's post finds no sleeper to wake. */
+    /* A regular stream whose frames come further apart than a spin:
+     * sleep until just before the next one is due, then poll for it, so
+     * that the writer's post finds no sleeper to wake (a wake costs the
+     * writer 16-21 µs here) and the frame is seen at once. */
+    if (wpid != 0 && !idle && !predicted) {
+      zb_pace *pc = &r->pace;
+      int64_t at = zb_pace_wake_at (pc), now = zb_now_ns ();
+
+      predicted = 1;
+      if (at != 0 && (deadline < 0 || at / 1000000 < deadline)
+          && at < now + 2 * pc->gap_ns) {
+        /* Counts left by frames taken while polling would end the sleep
+         * at once.  A post drained here came after its change, so the
+         * looks below see what it announced. */
+        while (sem_trywait (r->sem_w) == 0);
+        if (ZB_LOAD_RELAXED (&r->oieb->payload_free_bytes) != r->last_free
+            || ZB_LOAD (&r->oieb->writer_pid) != wpid
+            || atomic_load (&r->interrupted)) {
+          predicted = 0;
+          continue;
+        }
+        if (at > now) {
+          zb_timer_slack_low ();
+          if (zb_sem_wait_until (r->sem_w, at) == 0) {
+            /* The frame (or a stop) came before we woke: wake earlier. */
+            zb_pace_outcome (pc, ZB_PACE_EARLY);
+            woke = 1;
+            polled = 0;
+            continue;
+          }
+          zb_pace_woke_late (pc, zb_now_ns () - at);
+        }
+        if (zb_spin_until (&r->oieb->payload_free_bytes, r->last_free,
+                &r->interrupted, at + pc->lead_ns + zb_pace_past (pc))) {
+          /* A change by our own releases comes back here and polls on
+           * until the frame is overdue. */
+          if (!polled)
+            zb_pace_outcome (pc, ZB_PACE_MET);
+          polled = 1;
+          predicted = 0;
+          continue;
+        }
+        zb_pace_outcome (pc, ZB_PACE_LATE);
+      }
+    }
     /* A writer that was busy a moment ago is likely to publish again
      * within microseconds: look before going to sleep. */
     if (wpid != 0 && !idle && zb_spin_for_change (&r->pace,
-            &r->oieb->payload_free_bytes, r->last_free, &r->interrupted))
+            &r->oieb->payload_free_bytes, r->last_free, &r->interrupted)) {
+      polled = 1;
       continue;
+    }
     {
       int64_t slice = ZB_WAIT_SLICE_MS, left = zb_remaining (deadline);
 
@@ -727,6 +781,7 @@ acquire (zb_reader * r, zb_frame * f, int timeout_ms)
         slice = left;
       woke = zb_sem_wait_ms (r->sem_w, slice) == 0;
       idle = !woke;
+      polled = 0;
     }
   }
 }
@@ -870,6 +925,8 @@ zb_reader_get_stats (zb_reader * r, zb_reader_stats * s)
   s->free_bytes = r->closed ? r->last_free :
       ZB_LOAD (&r->oieb->payload_free_bytes);
   s->sequence_gaps = r->gaps;
+  s->frames_polled = atomic_load_explicit (&r->frames_polled,
+      memory_order_relaxed);
   pthread_mutex_unlock (&r->lock);
 }
 
@@ -886,3 +943,4 @@ zb_reader_last_error (zb_reader * r)
     return "";
   return zb_error_box_copy (&r->err, reader_error_copy);
 }
+

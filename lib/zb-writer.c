@@ -679,7 +679,7 @@ publish (zb_writer * w, uint64_t pos, uint64_t tail, int wrap, size_t size)
   w->seq++;
   w->frames++;
   w->bytes += size;
-  zb_pace_note (&w->pace);
+  zb_pace_note (&w->pace, 0);
   sem_post (w->sem_w);
 }
 

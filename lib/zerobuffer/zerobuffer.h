@@ -142,8 +142,12 @@ typedef struct zb_reader_options
   unsigned int mode;            /* permissions of every object; 0 = 0600 */
   unsigned int spin_us;         /* poll this long before sleeping for a
                                  * frame when frames come this close
-                                 * together; 0 = never spin (default);
-                                 * at most 10000; none on one CPU */
+                                 * together, and for regular slower
+                                 * streams wake shortly before a frame
+                                 * is due to poll for it (lowers the
+                                 * calling thread's timer slack to 1 µs,
+                                 * Linux); 0 = never spin (default); at
+                                 * most 10000; none on one CPU */
   unsigned int allow_sequence_gaps;     /* accept a frame numbered above
                                          * the next one expected (a writer
                                          * that used up numbers without
@@ -203,6 +207,9 @@ typedef struct zb_reader_stats
    * it.  Skipped space, no frame: a backlog gauge leaves it out (after an
    * early wrap of compact placement it is most of the ring). */
   uint64_t held_tail_bytes;
+  /* Frames that arrived while the reader polled for them (spin_us): the
+   * writer found no sleeper to wake. */
+  uint64_t frames_polled;
 } zb_reader_stats;
 
 ZB_API void zb_reader_get_stats (zb_reader * r, zb_reader_stats * stats);

@@ -711,7 +711,7 @@ run_reader (void)
   GstElement *sink;
   GstPad *pad;
   FILE *f;
-  guint64 copied = 0;
+  guint64 copied = 0, polled = 0;
 
   c.zero = g_str_equal (opt_transport, "zero");
   c.frame = opt_frame;
@@ -748,7 +748,8 @@ run_reader (void)
   if (c.zero) {
     GstElement *src = gst_bin_get_by_name (GST_BIN (c.pipeline), "src");
 
-    g_object_get (src, "frames-copied", &copied, NULL);
+    g_object_get (src, "frames-copied", &copied, "frames-polled", &polled,
+        NULL);
     gst_object_unref (src);
   }
   gst_element_set_state (c.pipeline, GST_STATE_NULL);
@@ -758,7 +759,8 @@ run_reader (void)
     return 2;
   put_usage (f, &c, c.count);
   fprintf (f, "done %d\nbad %" G_GUINT64_FORMAT "\nextra %" G_GUINT64_FORMAT
-      "\ncopied %" G_GUINT64_FORMAT "\n", c.done, c.bad, c.extra, copied);
+      "\ncopied %" G_GUINT64_FORMAT "\npolled %" G_GUINT64_FORMAT "\n", c.done,
+      c.bad, c.extra, copied, polled);
   if (c.n_lat > 0) {
     fprintf (f, "lat_p50 %.1f\n", quantile (c.lat, c.n_lat, 0.5));
     fprintf (f, "lat_p99 %.1f\n", quantile (c.lat, c.n_lat, 0.99));
@@ -1382,7 +1384,7 @@ typedef struct
   /* resident KiB: private at the warm-up frame and its growth to the last
    * frame, shared (the ring's touched pages) at the last */
   double w_anon, w_grow, w_shmem, r_anon, r_grow, r_shmem;
-  guint64 w_copied, r_copied, w_written;
+  guint64 w_copied, r_copied, w_written, r_polled;
   /* filter runs: zerofilter's counters at the end, and its own mean round
    * trip (commit of a request to its answer) */
   guint64 f_sent, f_answered, f_dropped, f_late, f_req_copied, f_ans_copied;
@@ -1786,6 +1788,7 @@ run_pair (const bench_case * bc, gboolean zero, int frames, double deadline_s)
   r.w_copied = (guint64) num (wh, "copied");
   r.w_written = (guint64) num (wh, "written");
   r.r_copied = (guint64) num (rh, "copied");
+  r.r_polled = (guint64) num (rh, "polled");
   if (w->reaped)
     r.w_total_ms = cpu_ms (&w->ru);
   if (rd->reaped)
@@ -2120,8 +2123,8 @@ print_run (const bench_case * bc, int t, int run, const run_result * r)
         r->r_total_ms);
   if (zero && opt_verbose)
     printf (" | zerosink copied %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
-        ", zerosrc copied %" G_GUINT64_FORMAT, r->w_copied, r->w_written,
-        r->r_copied);
+        ", zerosrc copied %" G_GUINT64_FORMAT " polled %" G_GUINT64_FORMAT,
+        r->w_copied, r->w_written, r->r_copied, r->r_polled);
   if (t == 2 && opt_verbose)
     printf (" | zerofilter sent %" G_GUINT64_FORMAT " answered %"
         G_GUINT64_FORMAT " dropped %" G_GUINT64_FORMAT " late %"
@@ -2287,6 +2290,21 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
           cell (med_field (rs, c->runs, OFF (r_anon)), 0, 0, ""),
           cell (med_field (rs, c->runs, OFF (r_grow)), 0, 0, ""),
           cell (med_field (rs, c->runs, OFF (r_shmem)), 0, 0, ""));
+    }
+    if (!fl) {
+      guint64 polled = 0;
+      int ok = 0;
+
+      for (int k = 0; k < c->runs; k++)
+        if (c->zero[k].ok) {
+          polled += c->zero[k].r_polled;
+          ok++;
+        }
+      /* spin-us at work: frames the writer published with no reader
+       * asleep to wake */
+      printf ("  zerosrc polled for %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+          " frames (the writer found no sleeper to wake)\n", polled,
+          (guint64) ok * c->frames);
     }
     if (!isnan (c->floor_us) && c->bc->pool) {
       printf ("  producer alone (videotestsrc ! fakesink, drawing into its "
