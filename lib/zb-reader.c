@@ -720,8 +720,6 @@ acquire (zb_reader * r, zb_frame * f, int timeout_ms)
     if (deadline >= 0 && zb_remaining (deadline) == 0)
       return zb_fail (ZB_ETIMEDOUT, "%s: no frame within %d ms", r->name,
           timeout_ms);
-    /* A regular stream: wake just before the frame is due and poll for
-     * it, so that the writer's post finds no sleeper to wake. */
     /* A regular stream whose frames come further apart than a spin:
      * sleep until just before the next one is due, then poll for it, so
      * that the writer's post finds no sleeper to wake (a wake costs the
@@ -761,6 +759,7 @@ acquire (zb_reader * r, zb_frame * f, int timeout_ms)
           if (!polled)
             zb_pace_outcome (pc, ZB_PACE_MET);
           polled = 1;
+          woke = 0;
           predicted = 0;
           continue;
         }
@@ -772,6 +771,7 @@ acquire (zb_reader * r, zb_frame * f, int timeout_ms)
     if (wpid != 0 && !idle && zb_spin_for_change (&r->pace,
             &r->oieb->payload_free_bytes, r->last_free, &r->interrupted)) {
       polled = 1;
+      woke = 0;
       continue;
     }
     {
@@ -943,4 +943,3 @@ zb_reader_last_error (zb_reader * r)
     return "";
   return zb_error_box_copy (&r->err, reader_error_copy);
 }
-
