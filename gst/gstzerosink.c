@@ -111,6 +111,7 @@ enum
   PROP_FRAMES_DROPPED,
   PROP_FRAMES_COPIED,
   PROP_COMPACT_STALLS,
+  PROP_FRAMES_REUSED,
   PROP_BYTES_WRITTEN,
   PROP_RING_UTILIZATION,
   PROP_HEALTH,
@@ -145,6 +146,8 @@ struct _GstZeroSink
   guint64 frames_copied;
   guint64 compact_stalls;
   guint64 stalls_seen;          /* the writer's own count, streaming thread */
+  guint64 frames_reused;
+  guint64 reuses_seen;          /* the same for frames_reused */
   guint64 bytes_written;
   gdouble ring_utilization;
 
@@ -331,6 +334,12 @@ gst_zero_sink_class_init (GstZeroSinkClass * klass)
       "early wrap of compact placement (with on-full=drop: made it drop a "
       "frame); each pauses it (1 s, doubling up to 64 s)", 0, G_MAXUINT64, 0,
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FRAMES_REUSED] =
+      g_param_spec_uint64 ("frames-reused", "Frames reused",
+      "Frames compact placement wrote over the memory of the frame before, "
+      "still in the caches, because the reader gave that one back within "
+      "a short wait", 0, G_MAXUINT64, 0,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_BYTES_WRITTEN] =
       g_param_spec_uint64 ("bytes-written", "Bytes written",
       "Number of payload bytes written into the ring since start", 0,
@@ -487,6 +496,9 @@ gst_zero_sink_get_property (GObject * object, guint prop_id,
     case PROP_COMPACT_STALLS:
       g_value_set_uint64 (value, self->compact_stalls);
       break;
+    case PROP_FRAMES_REUSED:
+      g_value_set_uint64 (value, self->frames_reused);
+      break;
     case PROP_BYTES_WRITTEN:
       g_value_set_uint64 (value, self->bytes_written);
       break;
@@ -516,6 +528,7 @@ gst_zero_sink_notify_stats (GstZeroSink * self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_DROPPED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_COPIED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPACT_STALLS]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_REUSED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_WRITTEN]);
   g_object_notify_by_pspec (G_OBJECT (self),
       properties[PROP_RING_UTILIZATION]);
@@ -543,6 +556,8 @@ gst_zero_sink_start (GstBaseSink * bsink)
   self->frames_copied = 0;
   self->compact_stalls = 0;
   self->stalls_seen = 0;
+  self->frames_reused = 0;
+  self->reuses_seen = 0;
   self->bytes_written = 0;
   self->ring_utilization = 0.0;
   GST_OBJECT_UNLOCK (self);
@@ -614,13 +629,21 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
-/* Counts the compact stalls of the last write (a reconnect starts a new
- * writer, whose count starts at 0). */
+/* Counts the compact stalls and reuses of the last write (a reconnect
+ * starts a new writer, whose counts start at 0). */
 static void
 gst_zero_sink_note_stalls (GstZeroSink * self, const GstZeroWriteResult * res)
 {
   if (res->payload_size == 0)
     return;
+  if (res->reuses < self->reuses_seen)
+    self->reuses_seen = 0;
+  if (res->reuses != self->reuses_seen) {
+    GST_OBJECT_LOCK (self);
+    self->frames_reused += res->reuses - self->reuses_seen;
+    GST_OBJECT_UNLOCK (self);
+    self->reuses_seen = res->reuses;
+  }
   if (res->compact_stalls < self->stalls_seen)
     self->stalls_seen = 0;
   if (res->compact_stalls == self->stalls_seen)

@@ -440,6 +440,7 @@ gst_zero_writer_conn_write_full (GstZeroWriterConn * c, GstBuffer * buffer,
   result->payload_size = 0;
   result->free_bytes = 0;
   result->compact_stalls = 0;
+  result->reuses = 0;
   if (!c->drop && c->write_timeout > 0)
     deadline = g_get_monotonic_time () +
         (gint64) c->write_timeout * G_TIME_SPAN_MILLISECOND;
@@ -473,6 +474,7 @@ gst_zero_writer_conn_write_full (GstZeroWriterConn * c, GstBuffer * buffer,
      * reader that keeps up as a ring 80-95 % full every other frame. */
     result->free_bytes = MIN (st.free_bytes + st.unread_tail, st.payload_size);
     result->compact_stalls = st.compact_stalls;
+    result->reuses = st.reuses;
     if (rc == ZB_OK)
       result->utilization = gst_zero_health_utilization (st.payload_size,
           result->free_bytes);

@@ -79,6 +79,7 @@ typedef struct
   guint64 payload_size;
   guint64 free_bytes;           /* counting a wrap's tail still out as free */
   guint64 compact_stalls;       /* zb_writer_stats.compact_stalls so far */
+  guint64 reuses;               /* zb_writer_stats.reuses so far */
 } GstZeroWriteResult;
 
 /* Write @buffer (@size bytes) as one frame: commit it in place when

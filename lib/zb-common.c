@@ -393,16 +393,6 @@ zb_spin_budget_ns (unsigned int spin_us)
   return (int64_t) spin_us * 1000;
 }
 
-static inline void
-cpu_relax (void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause ();
-#elif defined(__aarch64__)
-  __asm__ __volatile__ ("yield");
-#endif
-}
-
 int64_t
 zb_now_ns (void)
 {
@@ -548,7 +538,7 @@ zb_spin_until (_Atomic uint64_t * word, uint64_t seen, _Atomic int *stop,
     /* The clock read costs more than a poll: look at it now and then. */
     if ((i & 63) == 0 && zb_now_ns () >= end)
       return 0;
-    cpu_relax ();
+    zb_cpu_relax ();
   }
 }
 

@@ -201,6 +201,17 @@ void zb_pace_outcome (zb_pace * pace, int outcome);
  * thread (Linux; nothing elsewhere). */
 void zb_timer_slack_low (void);
 
+/* A pause between two polls of shared memory. */
+static inline void
+zb_cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#elif defined(__aarch64__)
+  __asm__ __volatile__ ("yield");
+#endif
+}
+
 /* Polls *word as zb_spin_for_change() does, until the clock reaches end. */
 int zb_spin_until (_Atomic uint64_t * word, uint64_t seen, _Atomic int *stop,
     int64_t end);

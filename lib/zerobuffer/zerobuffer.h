@@ -328,6 +328,9 @@ typedef struct zb_writer_stats
    * given up, or timed out sooner waiting for it; each pauses compact
    * placement (1 s, doubling up to 64 s). */
   uint64_t compact_stalls;
+  /* Frames compact placement put at the start again because the reader
+   * gave back the one there within a short wait (hot memory reused). */
+  uint64_t reuses;
 } zb_writer_stats;
 
 ZB_API void zb_writer_get_stats (zb_writer * w, zb_writer_stats * stats);

@@ -808,7 +808,7 @@ run_writer (void)
   GstPad *pad;
   FILE *f;
   gpointer refs = NULL;
-  guint64 copied = 0, written = 0;
+  guint64 copied = 0, written = 0, reused = 0;
 
   c.zero = g_str_equal (opt_transport, "zero");
   c.frame = opt_frame;
@@ -858,7 +858,7 @@ run_writer (void)
 
   if (c.zero) {
     g_object_get (sink, "frames-copied", &copied, "frames-written", &written,
-        NULL);
+        "frames-reused", &reused, NULL);
   }
   gst_object_unref (sink);
   refs = writer_stop (&c, c.pipeline);
@@ -870,7 +870,7 @@ run_writer (void)
   fprintf (f, "stamp_fail %" G_GUINT64_FORMAT "\n", c.stamp_fail);
   if (c.zero)
     fprintf (f, "copied %" G_GUINT64_FORMAT "\nwritten %" G_GUINT64_FORMAT
-        "\n", copied, written);
+        "\nreused %" G_GUINT64_FORMAT "\n", copied, written, reused);
   fclose (f);
   if (c.appsrc)
     gst_object_unref (c.appsrc);
@@ -1384,7 +1384,7 @@ typedef struct
   /* resident KiB: private at the warm-up frame and its growth to the last
    * frame, shared (the ring's touched pages) at the last */
   double w_anon, w_grow, w_shmem, r_anon, r_grow, r_shmem;
-  guint64 w_copied, r_copied, w_written, r_polled;
+  guint64 w_copied, r_copied, w_written, r_polled, w_reused;
   /* filter runs: zerofilter's counters at the end, and its own mean round
    * trip (commit of a request to its answer) */
   guint64 f_sent, f_answered, f_dropped, f_late, f_req_copied, f_ans_copied;
@@ -1789,6 +1789,7 @@ run_pair (const bench_case * bc, gboolean zero, int frames, double deadline_s)
   r.w_written = (guint64) num (wh, "written");
   r.r_copied = (guint64) num (rh, "copied");
   r.r_polled = (guint64) num (rh, "polled");
+  r.w_reused = (guint64) num (wh, "reused");
   if (w->reaped)
     r.w_total_ms = cpu_ms (&w->ru);
   if (rd->reaped)
@@ -2295,16 +2296,20 @@ print_table (const case_result * cr, int n, const memcpy_limit * ml,
       guint64 polled = 0;
       int ok = 0;
 
+      guint64 reused = 0;
+
       for (int k = 0; k < c->runs; k++)
         if (c->zero[k].ok) {
           polled += c->zero[k].r_polled;
+          reused += c->zero[k].w_reused;
           ok++;
         }
       /* spin-us at work: frames the writer published with no reader
-       * asleep to wake */
+       * asleep to wake; and compact placement's reuse of the start */
       printf ("  zerosrc polled for %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-          " frames (the writer found no sleeper to wake)\n", polled,
-          (guint64) ok * c->frames);
+          " frames (the writer found no sleeper to wake); zerosink reused "
+          "the start for %" G_GUINT64_FORMAT "\n", polled,
+          (guint64) ok * c->frames, reused);
     }
     if (!isnan (c->floor_us) && c->bc->pool) {
       printf ("  producer alone (videotestsrc ! fakesink, drawing into its "

@@ -1015,8 +1015,17 @@ test_compact_upstream_reader (void)
     zb_writer_get_stats (p.w, &ws);
     early = ws.early_wraps;
     zbt_note ("compact writer, upstream reader%s: 300 frames, %llu early "
-        "wraps", hold ? " holding two" : "", (unsigned long long) early);
+        "wraps, %llu reuses of the start", hold ? " holding two" : "",
+        (unsigned long long) early, (unsigned long long) ws.reuses);
     CHECK (early > 0);
+    /* A reader that gives each frame back before the next is written
+     * gets them all at the start, over the one before (after a short
+     * wait for it, which one CPU does not make); one that holds frames
+     * makes every wait fail. */
+    if (hold)
+      CHECK_EQ (ws.reuses, 0);
+    else if (sysconf (_SC_NPROCESSORS_ONLN) > 1)
+      CHECK_EQ (ws.reuses, 299);
     pair_close (&p);
   }
 }
