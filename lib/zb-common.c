@@ -431,8 +431,38 @@ zb_pace_note (zb_pace * pace, int woken)
     }
   }
   pace->last_ns = now;
-  if (pace->off_frames > 0)
-    pace->off_frames--;
+  if (pace->wake.off > 0)
+    pace->wake.off--;
+}
+
+void
+zb_trial_init (zb_trial * t)
+{
+  t->rate = 768;
+  t->off = 0;
+  t->backoff = 64;
+}
+
+int
+zb_trial_now (zb_trial * t)
+{
+  if (t->off == 0)
+    return 1;
+  t->off--;
+  return 0;
+}
+
+void
+zb_trial_note (zb_trial * t, int ok)
+{
+  t->rate += ((ok ? 1024 : 0) - t->rate) / 16;
+  if (t->rate < 512) {
+    t->off = t->backoff;
+    if (t->backoff < 4096)
+      t->backoff *= 2;
+    t->rate = 768;
+  } else if (t->rate > 896)
+    t->backoff = 64;
 }
 
 void
@@ -440,8 +470,7 @@ zb_pace_init_lead (zb_pace * pace)
 {
   pace->slack_ns = ZB_TIMER_SLACK_NS;
   pace->lead_ns = pace->slack_ns + 2 * pace->spin_ns;
-  pace->hit_rate = 768;
-  pace->backoff = 64;
+  zb_trial_init (&pace->wake);
   pace->wake_ns = 20000;
 }
 
@@ -473,7 +502,7 @@ zb_pace_wake_at (const zb_pace * pace)
 {
   /* Short gaps are spun through anyway; frames that scatter more than a
    * poll can cover are not met, nor gaps the poll would mostly fill. */
-  if (pace->spin_ns == 0 || pace->last_ns == 0 || pace->off_frames > 0
+  if (pace->spin_ns == 0 || pace->last_ns == 0 || pace->wake.off > 0
       || pace->gap_ns <= pace->spin_ns
       || pace->dev_ns > zb_pace_lead_max (pace)
       || pace->lead_ns > pace->gap_ns * 3 / 4)
@@ -489,17 +518,9 @@ zb_pace_outcome (zb_pace * pace, int outcome)
       pace->lead_ns += ZB_LEAD_UP_NS;
   } else if (pace->lead_ns > ZB_LEAD_DOWN_NS)
     pace->lead_ns -= ZB_LEAD_DOWN_NS;
-  pace->hit_rate += ((outcome == ZB_PACE_MET ? 1024 : 0) - pace->hit_rate)
-      / 16;
-  if (pace->hit_rate < 512) {
-    /* Mostly missed: this stream is not regular enough to be met, and
-     * every miss costs a wasted poll.  Look again later. */
-    pace->off_frames = pace->backoff;
-    if (pace->backoff < 4096)
-      pace->backoff *= 2;
-    pace->hit_rate = 768;
-  } else if (pace->hit_rate > 896)
-    pace->backoff = 64;
+  /* Mostly missed: this stream is not regular enough to be met, and
+   * every miss costs a wasted poll.  Look again later. */
+  zb_trial_note (&pace->wake, outcome == ZB_PACE_MET);
 }
 
 void

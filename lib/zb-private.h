@@ -122,6 +122,22 @@ int64_t zb_deadline (int timeout_ms);
 /* Milliseconds left (>= 0), or -1 when there is no deadline. */
 int64_t zb_remaining (int64_t deadline);
 
+/* Whether an optional wait keeps paying off: the share of recent tries
+ * that did (0..1024, moved by 1/16 a try).  Below half, the caller skips
+ * it for 64 chances, then 128, ... up to 4096; above 7/8 the next pause
+ * is short again. */
+typedef struct
+{
+  int rate;
+  int off;                      /* chances left to skip */
+  int backoff;                  /* off after the next failure */
+} zb_trial;
+
+void zb_trial_init (zb_trial * t);
+/* Whether to try this time (counts a skipped chance down). */
+int zb_trial_now (zb_trial * t);
+void zb_trial_note (zb_trial * t, int ok);
+
 /* How often frames pass, to decide whether waiting for the next one is
  * worth a short spin: waking a sleeping peer costs a syscall on each side
  * and tens of µs, but spinning through a long gap only burns CPU. */
@@ -134,9 +150,7 @@ typedef struct
   /* A reader's wake before a due frame (see zb_pace_wake_at()). */
   int64_t slack_ns;             /* how late a timed sleep may end */
   int64_t lead_ns;              /* how early to wake for a due frame */
-  int hit_rate;                 /* of those wakes, in time: 0..1024 */
-  int off_frames;               /* frames left with the wake off */
-  int backoff;                  /* off_frames after the next failure */
+  zb_trial wake;                /* whether those wakes come in time */
   int64_t wake_ns;              /* how late a timed sleep ends, average */
 } zb_pace;
 

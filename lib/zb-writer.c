@@ -66,9 +66,7 @@ struct zb_writer
   int64_t compact_backoff_ns;   /* the last suspension's length */
   /* Reuse of the start (see reuse_start()) */
   uint64_t reuses;              /* zb_writer_stats.reuses */
-  int reuse_rate;               /* recent waits that got it: 0..1024 */
-  int reuse_off;                /* frames left before the next try */
-  int reuse_backoff;            /* reuse_off after the next failure */
+  zb_trial reuse;               /* whether its waits pay off */
   int multi_cpu;                /* a reader can run while we wait */
   void *meta_copy;
   _Atomic int interrupted;
@@ -295,8 +293,7 @@ zb_writer_open_with_options (zb_writer ** out, const char *name,
   w->pace.spin_ns = zb_spin_budget_ns (options ? options->spin_us : 0);
   w->compact = options ? options->compact_bytes : 0;
   w->multi_cpu = sysconf (_SC_NPROCESSORS_ONLN) > 1;
-  w->reuse_rate = 768;
-  w->reuse_backoff = 64;
+  zb_trial_init (&w->reuse);
   atomic_init (&w->res_state, RES_NONE);
 
   /* A reader racing us may not have made the buffer yet (quirk 11). */
@@ -598,14 +595,7 @@ reuse_start (zb_writer * w, uint64_t T, uint64_t tail)
       break;
     zb_cpu_relax ();
   }
-  w->reuse_rate += ((got ? 1024 : 0) - w->reuse_rate) / 16;
-  if (w->reuse_rate < 512) {
-    w->reuse_off = w->reuse_backoff;
-    if (w->reuse_backoff < 4096)
-      w->reuse_backoff *= 2;
-    w->reuse_rate = 768;
-  } else if (w->reuse_rate > 896)
-    w->reuse_backoff = 64;
+  zb_trial_note (&w->reuse, got);
   return got;
 }
 
@@ -635,9 +625,7 @@ place (zb_writer * w, size_t size, int timeout_ms, uint64_t *pos,
   if (!*wrap && !early && w->compact > 0 && w->write_pos >= T
       && w->write_pos < w->compact && *tail >= ZB_FRAME_HEADER_SIZE
       && timeout_ms != 0 && w->multi_cpu && !compact_paused (w)) {
-    if (w->reuse_off > 0)
-      w->reuse_off--;
-    else if (reuse_start (w, T, *tail)) {
+    if (zb_trial_now (&w->reuse) && reuse_start (w, T, *tail)) {
       if ((rc = check_reader (w, 0)) != ZB_OK)
         return rc;
       w->reuses++;

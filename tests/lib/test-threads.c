@@ -66,12 +66,18 @@ job_run (void *arg)
 }
 
 static void
-job_start (job * j, pthread_t * t)
+job_launch (job * j, pthread_t * t)
 {
   atomic_store (&j->started, 0);
   atomic_store (&j->done, 0);
   REQUIRE (pthread_create (t, NULL, job_run, j) == 0);
   REQUIRE (WAIT_UNTIL (atomic_load (&j->started), 10000));
+}
+
+static void
+job_start (job * j, pthread_t * t)
+{
+  job_launch (j, t);
   /* Give it time to really block; the checks hold either way. */
   zbt_sleep_ms (150);
   CHECK (!atomic_load (&j->done));
@@ -811,10 +817,7 @@ test_paced_prediction (void)
   j.r = p.r;
   j.kind = J_ACQUIRE;
   j.timeout = -1;
-  atomic_store (&j.started, 0);
-  atomic_store (&j.done, 0);
-  REQUIRE (pthread_create (&t, NULL, job_run, &j) == 0);
-  REQUIRE (WAIT_UNTIL (atomic_load (&j.started), 10000));
+  job_launch (&j, &t);
   zbt_sleep_ms (1);
   t0 = zbt_now_ms ();
   zb_reader_interrupt (p.r, 1);
@@ -831,8 +834,7 @@ test_paced_prediction (void)
   j.r = p.r;
   j.kind = J_ACQUIRE;
   j.timeout = -1;
-  REQUIRE (pthread_create (&t, NULL, job_run, &j) == 0);
-  REQUIRE (WAIT_UNTIL (atomic_load (&j.started), 10000));
+  job_launch (&j, &t);
   zbt_sleep_ms (1);
   t0 = zbt_now_ms ();
   zb_writer_close (p.w);
