@@ -468,8 +468,7 @@ zb_trial_note (zb_trial * t, int ok)
 void
 zb_pace_init_lead (zb_pace * pace)
 {
-  pace->slack_ns = ZB_TIMER_SLACK_NS;
-  pace->lead_ns = pace->slack_ns + 2 * pace->spin_ns;
+  pace->lead_ns = ZB_TIMER_SLACK_NS + 2 * pace->spin_ns;
   zb_trial_init (&pace->wake);
   pace->wake_ns = 20000;
 }
@@ -484,7 +483,7 @@ zb_pace_woke_late (zb_pace * pace, int64_t late_ns)
 int64_t
 zb_pace_lead_max (const zb_pace * pace)
 {
-  return pace->slack_ns + 8 * pace->spin_ns;
+  return ZB_TIMER_SLACK_NS + 8 * pace->spin_ns;
 }
 
 int64_t
@@ -566,19 +565,9 @@ zb_spin_until (_Atomic uint64_t * word, uint64_t seen, _Atomic int *stop,
 int
 zb_sem_wait_ms (sem_t *sem, int64_t ms)
 {
-  struct timespec ts;
-
   if (ms <= 0)
     return sem_trywait (sem) == 0 ? 0 : -1;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (ms % 1000) * 1000000;
-  if (ts.tv_nsec >= 1000000000) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000;
-  }
-  /* EINTR and ETIMEDOUT both just end this slice: callers loop. */
-  return sem_clockwait (sem, CLOCK_MONOTONIC, &ts) == 0 ? 0 : -1;
+  return zb_sem_wait_until (sem, zb_now_ns () + ms * 1000000);
 }
 
 int
@@ -586,6 +575,7 @@ zb_sem_wait_until (sem_t *sem, int64_t at_ns)
 {
   struct timespec ts = { at_ns / 1000000000, at_ns % 1000000000 };
 
+  /* EINTR and ETIMEDOUT both just end this slice: callers loop. */
   return sem_clockwait (sem, CLOCK_MONOTONIC, &ts) == 0 ? 0 : -1;
 }
 

@@ -148,7 +148,6 @@ typedef struct
   int64_t gap_ns;               /* moving average of the gaps */
   int64_t dev_ns;               /* moving average of |gap - gap_ns| */
   /* A reader's wake before a due frame (see zb_pace_wake_at()). */
-  int64_t slack_ns;             /* how late a timed sleep may end */
   int64_t lead_ns;              /* how early to wake for a due frame */
   zb_trial wake;                /* whether those wakes come in time */
   int64_t wake_ns;              /* how late a timed sleep ends, average */
