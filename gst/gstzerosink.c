@@ -629,32 +629,37 @@ gst_zero_sink_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
-/* Counts the compact stalls and reuses of the last write (a reconnect
- * starts a new writer, whose counts start at 0). */
+/* Adds to @total what a writer's own count (@count) gained since it was
+ * @seen (a reconnect starts a new writer, whose count starts at 0).
+ * TRUE when it gained. */
+static gboolean
+gst_zero_sink_add_count (GstZeroSink * self, guint64 count, guint64 * seen,
+    guint64 * total)
+{
+  if (count < *seen)
+    *seen = 0;
+  if (count == *seen)
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  *total += count - *seen;
+  GST_OBJECT_UNLOCK (self);
+  *seen = count;
+  return TRUE;
+}
+
+/* Counts the compact stalls and reuses of the last write. */
 static void
 gst_zero_sink_note_stalls (GstZeroSink * self, const GstZeroWriteResult * res)
 {
   if (res->payload_size == 0)
     return;
-  if (res->reuses < self->reuses_seen)
-    self->reuses_seen = 0;
-  if (res->reuses != self->reuses_seen) {
-    GST_OBJECT_LOCK (self);
-    self->frames_reused += res->reuses - self->reuses_seen;
-    GST_OBJECT_UNLOCK (self);
-    self->reuses_seen = res->reuses;
-  }
-  if (res->compact_stalls < self->stalls_seen)
-    self->stalls_seen = 0;
-  if (res->compact_stalls == self->stalls_seen)
-    return;
-  GST_INFO_OBJECT (self, "buffer \"%s\": the reader held the writer up "
-      "behind an early wrap (for more than 2 ms, or past the write's "
-      "timeout); compact placement paused", self->name);
-  GST_OBJECT_LOCK (self);
-  self->compact_stalls += res->compact_stalls - self->stalls_seen;
-  GST_OBJECT_UNLOCK (self);
-  self->stalls_seen = res->compact_stalls;
+  gst_zero_sink_add_count (self, res->reuses, &self->reuses_seen,
+      &self->frames_reused);
+  if (gst_zero_sink_add_count (self, res->compact_stalls, &self->stalls_seen,
+          &self->compact_stalls))
+    GST_INFO_OBJECT (self, "buffer \"%s\": the reader held the writer up "
+        "behind an early wrap (for more than 2 ms, or past the write's "
+        "timeout); compact placement paused", self->name);
 }
 
 /* The compact window for a ring of @payload bytes (see the property). */

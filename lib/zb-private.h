@@ -182,8 +182,8 @@ int zb_spin_for_change (const zb_pace * pace, _Atomic uint64_t * word,
 #define ZB_TIMER_SLACK_NS 1000
 
 /* Steps of zb_pace.lead_ns after a frame that came before the reader
- * woke for it, and after one it woke in time for: the lead settles where
- * about one frame in ten comes early. */
+ * woke for it (earlier), and after any other (later): the lead settles
+ * where about one frame in ten comes early. */
 #define ZB_LEAD_UP_NS 9000
 #define ZB_LEAD_DOWN_NS 1000
 
